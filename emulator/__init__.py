@@ -1,0 +1,3 @@
+"""Cycle-accurate fixed-point LIF core emulator."""
+
+__version__ = "0.1.0"
