@@ -1,0 +1,364 @@
+"""The tick engine: run a network on a profile, bit-exact, batched over independent runs.
+
+:func:`simulate` is the public entry point.  It validates the network against
+the profile, turns registers into int64 arrays once, and hands ranges of ticks
+to a numba kernel specialised for the profile's modes
+(:mod:`emulator._kernels`), or to the slow twin (:mod:`emulator._twins`) with
+``backend="twin"``.  A run is a pure function of (profile, registers, inputs,
+seed): results do not depend on the batch size or the machine.
+
+One tick of the ``current`` template (Loihi 1, generic), in chip order:
+
+1. deliver: ``a_in`` = sum over projections of ``(W_q . s) << exp`` for the
+   spikes that reach this tick (input channels after ``input.delay``,
+   neurons after their projection delay);
+2. current: ``u = OVF_u(decay(u) + (a_in << act_shift))``;
+3. voltage (unless refractory): ``v = OVF_v(decay(v) + u + bias)``;
+4. threshold: spike while ``v > vth << shift`` (or ``>=``), up to
+   ``max_spikes``, with the profile's reset;
+5. refractory: a spike loads the counter; while it is positive ``v`` is held.
+
+Noise, when on, is added to the sum of its target register's update.
+The ``xylo`` template is documented in :mod:`emulator._xylo`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import numpy as np
+
+from emulator import _kernels as K
+from emulator.fixed import Overflow, Rounding
+from emulator.network import Network, NetworkError, quantize_weights
+from emulator.profile import Profile
+from reference.errors import FxlifError
+
+__all__ = ["OverflowTrap", "RunResult", "simulate"]
+
+EVENT_CAPACITY_MIN = 1 << 16   # initial spike-event buffer; grows by doubling when full
+EXT_CHUNK_BYTES = 64 << 20     # at most this much precomputed input per kernel call
+
+
+class OverflowTrap(FxlifError):
+    """Strict mode: a register overflowed (wrapped or saturated)."""
+
+    def __init__(self, tick: int, batch: int, neuron: int, variable: str, mode: str):
+        self.tick, self.batch, self.neuron, self.variable = tick, batch, neuron, variable
+        super().__init__(f"overflow of {variable} ({mode}) at tick {tick}, neuron {neuron}"
+                         + (f", run {batch}" if batch else ""))
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """The record of a run.
+
+    Attributes
+    ----------
+    ticks : int
+        Ticks simulated (numbered 1..ticks).
+    seeds : ndarray (B,)
+        Seed of each of the B batched runs.
+    spike_tick, spike_batch, spike_neuron, spike_count : ndarray (E,)
+        Spike events sorted by (run, tick, neuron); ``spike_count`` > 1 for
+        chips with several spikes per tick.
+    rate : ndarray (B, ticks)
+        Spikes of the whole population per tick.
+    traces : dict of str to ndarray (ticks, B, k)
+        State after each tick (after threshold and reset) of the recorded
+        neurons ``traced``; ``a_in`` is the input consumed in the tick.
+    state : dict of str to ndarray
+        Final state registers, (B, n) or (B, n, n_syn).
+    overflow : dict of str to ndarray (B,)
+        Number of wrap or saturation events per state variable.
+    wall_s : float
+        Wall-clock time of the kernel calls, seconds (compile time excluded
+        when the kernel was already compiled).
+    """
+
+    profile: str
+    ticks: int
+    n: int
+    seeds: np.ndarray
+    spike_tick: np.ndarray
+    spike_batch: np.ndarray
+    spike_neuron: np.ndarray
+    spike_count: np.ndarray
+    rate: np.ndarray
+    traced: np.ndarray
+    traces: Mapping[str, np.ndarray]
+    state: Mapping[str, np.ndarray]
+    overflow: Mapping[str, np.ndarray]
+    wall_s: float = 0.0
+    registers: Mapping[str, np.ndarray] = field(default_factory=dict)
+
+    def spike_counts(self, batch: int = 0) -> np.ndarray:
+        """Return spikes per tick and neuron, (ticks, n) int64, of run ``batch``."""
+        out = np.zeros((self.ticks, self.n), dtype=np.int64)
+        m = self.spike_batch == batch
+        np.add.at(out, (self.spike_tick[m] - 1, self.spike_neuron[m]), self.spike_count[m])
+        return out
+
+
+# ---------------------------------------------------------------------------------
+# registers -> arrays
+
+def param_array(profile: Profile, network: Network, name: str, batch: int) -> np.ndarray:
+    """Return register ``name`` as int64 (B, 1) or (B, n) (or (B, n, n_syn) per synapse)."""
+    spec = profile.params[name]
+    value = network.params.get(name, spec.default)
+    arr = np.asarray(value, dtype=np.int64)
+    if arr.ndim == 0 or arr.shape == (1,):
+        arr = arr.reshape(1)
+    return np.ascontiguousarray(np.broadcast_to(arr, (batch,) + arr.shape))
+
+
+def _bias(profile: Profile, network: Network, batch: int) -> np.ndarray:
+    if profile.bias["format"] == "int":
+        return param_array(profile, network, "bias", batch)
+    mant = param_array(profile, network, "bias_mant", batch)
+    exp = param_array(profile, network, "bias_exp", batch)
+    mant, exp = np.broadcast_arrays(mant, exp)
+    return np.where(exp >= 0, mant << np.maximum(exp, 0), mant >> np.maximum(-exp, 0))
+
+
+def current_config(profile: Profile, strict: bool, noise_kind: str) -> tuple:
+    """The compile-time mode tuple of :func:`emulator._kernels.current_kernel`."""
+    kinds = {"none": K.DECAY_NONE, "multiply": K.DECAY_MULTIPLY, "shift": K.DECAY_SHIFT}
+    du, dv = profile.decay["u"], profile.decay["v"]
+    th = profile.threshold
+    resets = {"zero": K.RESET_ZERO, "to_value": K.RESET_TO_VALUE,
+              "subtract": K.RESET_SUBTRACT, "none": K.RESET_NONE}
+    noises = {"none": K.NOISE_NONE, "uniform": K.NOISE_UNIFORM,
+              "sum_uniform": K.NOISE_SUM_UNIFORM, "binomial": K.NOISE_BINOMIAL}
+    return (kinds[du.kind], int(du.rounding), du.offset, du.shift, du.min_step,
+            kinds[dv.kind], int(dv.rounding), dv.offset, dv.shift, dv.min_step,
+            int(profile.state["u"].overflow), int(profile.state["v"].overflow),
+            th["compare"] == ">=", resets[th["reset"]], th["max_spikes"],
+            noises[noise_kind], profile.noise.get("target", "v") == "v",
+            bool(profile.refractory["register"]), th["shift"], bool(strict))
+
+
+def _keys(seeds: np.ndarray, n: int) -> np.ndarray:
+    out = np.empty((seeds.size, n), dtype=np.uint64)
+    _fill_keys(seeds.astype(np.uint64), out)
+    return out
+
+
+@K._njit
+def _fill_keys(seeds, out):
+    for b in range(out.shape[0]):
+        for i in range(out.shape[1]):
+            out[b, i] = K.neuron_key(seeds[b], i)
+
+
+def _check_inputs(network: Network, inputs, ticks: int, batch: int) -> np.ndarray:
+    if inputs is None:
+        return np.zeros((batch, ticks, network.n_in), dtype=np.int64)
+    arr = np.asarray(inputs)
+    if arr.ndim == 2:
+        arr = arr[None]
+    if arr.ndim != 3 or arr.shape[1:] != (ticks, network.n_in) or arr.shape[0] not in (1, batch):
+        raise NetworkError("input spikes have the wrong shape", file=network.file, key="input",
+                           value=f"shape {np.shape(inputs)}",
+                           allowed=f"(ticks, n_in) = ({ticks}, {network.n_in}) or (B, ticks, n_in)")
+    if not np.issubdtype(arr.dtype, np.integer) or (arr.size and arr.min() < 0):
+        raise NetworkError("input spike counts must be integers >= 0", file=network.file,
+                           key="input", value=f"min {arr.min() if arr.size else None}")
+    return np.ascontiguousarray(np.broadcast_to(arr.astype(np.int64), (batch,) + arr.shape[1:]))
+
+
+def external_input(profile: Profile, network: Network, spikes: np.ndarray,
+                   t_first: int, t_stop: int) -> np.ndarray:
+    """Input delivered by input-channel projections in ticks t_first..t_stop-1 (``sum`` chips).
+
+    Returns int64 (t_stop - t_first, B, n): for each projection, ``(W_q @ s(t - delay))``
+    shifted by its exponent (``>>`` floors for a negative exponent), summed.
+    """
+    B, T, _ = spikes.shape
+    out = np.zeros((t_stop - t_first, B, network.n), dtype=np.int64)
+    for p in network.projections:
+        if p.source != "input":
+            continue
+        delay = profile.input["delay"] if p.delay is None else p.delay
+        w = quantize_weights(profile, p.dense())
+        t_src = np.arange(t_first, t_stop) - delay          # 1-based source ticks
+        ok = (t_src >= 1) & (t_src <= T)
+        if not ok.any():
+            continue
+        s = spikes[:, t_src[ok] - 1, p.pre[0]:p.pre[1]]      # (B, k, n_pre)
+        acc = np.einsum("bkj,ij->kbi", s, w)
+        acc = (acc << p.exponent) if p.exponent >= 0 else (acc >> -p.exponent)
+        out[ok, :, p.post[0]:p.post[1]] += acc
+    return out
+
+
+def recurrent_tables(profile: Profile, network: Network):
+    """Pack recurrent projections for the kernel.
+
+    Returns ``proj`` (n_proj, 8) int64 rows ``[kind, pre0, pre1, post0, post1,
+    ptr0, exponent, delay]`` (kind 0: CSR by pre, 1: all-to-all), the CSR
+    arrays ``pre_idx``, ``post_idx`` (post offset within the projection),
+    ``w`` and the all-to-all weights ``a2a`` (n_proj,), and the ring size D.
+    """
+    rows, indptr, post_idx, wdata, a2a = [], [], [], [], []
+    max_delay = 0
+    for p in network.projections:
+        if p.source != "neurons":
+            continue
+        delay = profile.input["recurrent_delay"] if p.delay is None else p.delay
+        max_delay = max(max_delay, delay)
+        if p.kind == "all_to_all":
+            wq = int(quantize_weights(profile, np.array([p.weights]))[0])
+            rows.append([1, p.pre[0], p.pre[1], p.post[0], p.post[1], 0, p.exponent, delay])
+            a2a.append(wq)
+            continue
+        w = quantize_weights(profile, p.dense())               # (n_post, n_pre)
+        wt = w.T                                                 # by pre
+        nz = wt != 0
+        counts = nz.sum(axis=1)
+        offset = sum(x.size for x in post_idx)
+        ptr = offset + np.concatenate([[0], np.cumsum(counts)])
+        pre_ptr0 = sum(x.size for x in indptr)
+        rows.append([0, p.pre[0], p.pre[1], p.post[0], p.post[1], pre_ptr0, p.exponent, delay])
+        a2a.append(0)
+        indptr.append(ptr.astype(np.int64))
+        post_idx.append(np.nonzero(nz)[1].astype(np.int64))
+        wdata.append(wt[nz].astype(np.int64))
+    cat = lambda xs: np.concatenate(xs) if xs else np.zeros(0, dtype=np.int64)  # noqa: E731
+    proj = np.array(rows, dtype=np.int64).reshape(-1, 8)
+    return (proj, cat(indptr), cat(post_idx), cat(wdata), np.array(a2a, dtype=np.int64),
+            max_delay + 1)
+
+
+def _sat_name(mode: Overflow) -> str:
+    return "wrap" if mode in (Overflow.WRAP, Overflow.WRAP_LAVA) else "saturation"
+
+
+# ---------------------------------------------------------------------------------
+
+def simulate(profile: Profile, network: Network, inputs=None, *, ticks: int,
+             seeds=(0,), strict: bool = False, trace: str | np.ndarray | None = None,
+             backend: str = "numba") -> RunResult:
+    """Run ``network`` on ``profile`` for ``ticks`` ticks, for each seed in ``seeds``.
+
+    Parameters
+    ----------
+    profile : Profile
+    network : Network
+    inputs : int array (ticks, n_in) or (B, ticks, n_in), optional
+        Spike counts arriving on each input channel in each tick (row t-1 is tick t).
+    ticks : int
+        Number of ticks, >= 1.
+    seeds : sequence of int
+        One batched run per seed (noise and stochastic rounding streams).
+    strict : bool
+        Raise :class:`OverflowTrap` at the first overflow (tick, neuron, variable).
+    trace : "all", int array of neuron indices, or None
+        Neurons whose state is recorded after every tick.
+    backend : {"numba", "twin"}
+        The compiled kernel, or the slow pure-Python twin (tests).
+
+    Returns
+    -------
+    RunResult
+    """
+    if not isinstance(ticks, (int, np.integer)) or ticks < 1:
+        raise NetworkError("must be a positive integer", key="ticks", value=ticks)
+    network.check(profile)
+    seeds = np.atleast_1d(np.asarray(seeds, dtype=np.int64))
+    B = seeds.size
+    spikes_in = _check_inputs(network, inputs, ticks, B)
+    traced = (np.arange(network.n) if isinstance(trace, str) and trace == "all"
+              else np.asarray([] if trace is None else trace, dtype=np.int64))
+    if profile.template == "xylo":
+        from emulator._xylo import simulate_xylo
+        return simulate_xylo(profile, network, spikes_in, ticks, seeds, strict, traced, backend)
+    return _simulate_current(profile, network, spikes_in, ticks, seeds, strict, traced, backend)
+
+
+def _simulate_current(profile, network, spikes_in, ticks, seeds, strict, traced, backend):
+    B, n = seeds.size, network.n
+    regs = {name: param_array(profile, network, name, B)
+            for name in ("du", "dv", profile.threshold["register"])}
+    vth = regs[profile.threshold["register"]]
+    v_lo, v_hi = profile.state["v"].range
+    if (vth << profile.threshold["shift"]).max() > v_hi:
+        bad = int(vth.max())
+        raise NetworkError(f"threshold does not fit the {profile.state['v'].bits}-bit voltage "
+                           "register", file=network.file,
+                           key=f"params.{profile.threshold['register']}", value=bad,
+                           allowed=f"<= {v_hi >> profile.threshold['shift']}")
+    zeros = np.zeros((B, 1), dtype=np.int64)
+    ref_name = profile.refractory["register"]
+    refr = param_array(profile, network, ref_name, B) if ref_name else zeros
+    vreset = param_array(profile, network, "v_reset", B) if "v_reset" in profile.params else zeros
+    noise_kind = (network.noise_kind or profile.noise["kind"]) if network.noise else "none"
+    if noise_kind == "none" and network.noise:
+        noise_kind = "uniform"
+    exp_name = profile.noise.get("exponent")
+    nexp = param_array(profile, network, exp_name, B) if exp_name else zeros
+    bias = _bias(profile, network, B)
+    u_spec, v_spec = profile.state["u"], profile.state["v"]
+    sc = np.array([u_spec.bits, *u_spec.range, v_spec.bits, v_lo, v_hi,
+                   profile.noise.get("mant_bits", 1), profile.noise.get("terms", 1),
+                   profile.input["act_shift"]], dtype=np.int64)
+    state = {}
+    for name in ("u", "v"):
+        x0 = np.asarray(network.init.get(name, 0), dtype=np.int64)
+        state[name] = np.ascontiguousarray(np.broadcast_to(x0, (B, n))).copy()
+    ref = np.zeros((B, n), dtype=np.int64)
+    keys = _keys(seeds, n)
+    proj, pre_idx, post_idx, w, a2a, D = recurrent_tables(profile, network)
+    ring = np.zeros((D, B, n), dtype=np.int64)
+    cfg = current_config(profile, strict, noise_kind)
+    if backend == "twin":
+        from emulator._twins import current_run as run
+    elif backend == "numba":
+        run = K.current_kernel(cfg)
+    else:
+        raise NetworkError("unknown backend", key="backend", value=backend, allowed="numba, twin")
+
+    cap = max(EVENT_CAPACITY_MIN, 4 * B * n)
+    ev = [np.zeros(cap, dtype=np.int64) for _ in range(4)]
+    n_ev = np.zeros(1, dtype=np.int64)
+    rate = np.zeros((B, ticks), dtype=np.int64)
+    ovf = np.zeros((B, 2), dtype=np.int64)
+    first = np.full(4, -1, dtype=np.int64)
+    tr = [np.zeros((ticks, B, traced.size), dtype=np.int64) for _ in range(3)]
+    has_ext = any(p.source == "input" for p in network.projections)
+    chunk = max(1, EXT_CHUNK_BYTES // (8 * B * n)) if has_ext else ticks
+    args_p = (regs["du"], regs["dv"], vth, bias, refr, vreset, nexp, keys, sc)
+    wall = 0.0
+    t = 1
+    empty_ext = np.zeros((0, B, n), dtype=np.int64)
+    while t <= ticks:
+        t_stop = min(ticks + 1, t + chunk)
+        ext = external_input(profile, network, spikes_in, t, t_stop) if has_ext else empty_ext
+        t_run = t
+        while t_run < t_stop:
+            sub = ext[t_run - t:] if has_ext else ext
+            start = time.perf_counter()
+            status, done = run(t_run, t_stop, state["u"], state["v"], ref, *args_p, sub, ring,
+                               proj, pre_idx, post_idx, w, a2a, *ev, n_ev, rate, ovf, first,
+                               traced, *tr, **({"cfg": cfg} if backend == "twin" else {}))
+            wall += time.perf_counter() - start
+            t_run += done
+            if status == K.STRICT_OVERFLOW:
+                var = ("u", "v")[first[3]]
+                raise OverflowTrap(int(first[0]), int(first[1]), int(first[2]), var,
+                                   _sat_name(profile.state[var].overflow))
+            if status == K.EVENTS_FULL:
+                ev = [np.concatenate([e, np.zeros_like(e)]) for e in ev]
+        t = t_stop
+    m = n_ev[0]
+    order = np.lexsort((ev[2][:m], ev[0][:m], ev[1][:m]))
+    ev = [e[:m][order] for e in ev]
+    return RunResult(profile=profile.name, ticks=ticks, n=n, seeds=seeds,
+                     spike_tick=ev[0], spike_batch=ev[1], spike_neuron=ev[2], spike_count=ev[3],
+                     rate=rate, traced=traced, traces={"u": tr[0], "v": tr[1], "a_in": tr[2]},
+                     state={"u": state["u"], "v": state["v"], "refractory": ref},
+                     overflow={"u": ovf[:, 0], "v": ovf[:, 1]}, wall_s=wall,
+                     registers={"du": regs["du"], "dv": regs["dv"], "vth": vth, "bias": bias})
