@@ -1,0 +1,250 @@
+"""Slow, obvious twins of the numba kernels: Python ints, one neuron and one tick at a time.
+
+They take the same arguments as the kernels (plus ``cfg``, the mode tuple the
+kernel factories capture) and write the same outputs, but every operation is
+spelled out with the exact definitions of :mod:`emulator.fixed` on unbounded
+Python integers.  The tests run both on hypothesis-generated profiles and
+inputs and require bit equality.  They are not used for real runs.
+"""
+
+from __future__ import annotations
+
+from emulator import _kernels as K
+from emulator.fixed import Overflow, Rounding, overflow, shift_round
+
+MASK64 = (1 << 64) - 1
+
+
+# ---------------------------------------------------------------------------------
+# PRNG, written again on Python ints
+
+def mix64(z: int) -> int:
+    """SplitMix64 finaliser on Python ints (mod 2**64)."""
+    z &= MASK64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
+    return z ^ (z >> 31)
+
+
+def neuron_key(seed: int, neuron: int) -> int:
+    """Key of a neuron's streams."""
+    return mix64(int(seed) + (int(neuron) + 1) * 0x9E3779B97F4A7C15)
+
+
+def draw(key: int, tick: int, stream: int) -> int:
+    """64 random bits for (key, tick, stream)."""
+    return mix64(int(key) ^ mix64(int(tick) * 0x9E3779B97F4A7C15 + stream * 0xD1B54A32D192ED03))
+
+
+def top_bits(r: int, n: int) -> int:
+    """The top ``n`` bits of a 64-bit word."""
+    return 0 if n <= 0 else r >> (64 - n)
+
+
+def noise_sample(key: int, tick: int, kind: int, mant_bits: int, terms: int) -> int:
+    """Zero-mean noise mantissa (see :func:`emulator._kernels.noise_sample`)."""
+    r = draw(key, tick, K.STREAM_NOISE)
+    half = 1 << (mant_bits - 1)
+    if kind == K.NOISE_UNIFORM:
+        return top_bits(r, mant_bits) - half
+    if kind == K.NOISE_SUM_UNIFORM:
+        total = 0
+        for _ in range(terms):
+            total += top_bits(r, mant_bits) - half
+            r = mix64(r + 0x9E3779B97F4A7C15)
+        return total
+    if kind == K.NOISE_BINOMIAL:
+        bits = r & ((1 << min(terms, 64)) - 1)
+        return 2 * bin(bits).count("1") - terms
+    return 0
+
+
+# ---------------------------------------------------------------------------------
+# decay, written from its definition
+
+def decay_step(x: int, d: int, kind: int, shift: int, offset: int, rounding: int,
+               min_step: bool, r: int) -> int:
+    """Amount removed by one decay: ``x - round(x * factor)`` or the rounded shift."""
+    if kind == K.DECAY_MULTIPLY:
+        return x - shift_round(x * ((1 << shift) - (d + offset)), shift, Rounding(rounding), r)
+    if kind == K.DECAY_SHIFT:
+        s = shift_round(x, d, Rounding(rounding), r)
+        if min_step and s == 0 and x != 0:
+            s = 1 if x > 0 else -1
+        return s
+    return 0
+
+
+def _reg(x, sc_bits, lo, mode):
+    return overflow(x, int(sc_bits), lo < 0, Overflow(mode))
+
+
+def _p(arr, b, i):
+    return int(arr[b, i if arr.shape[1] > 1 else 0])
+
+
+def current_run(t0, t1, u, v, ref, du, dv, vth, bias, refr, vreset, nexp, keys, sc,
+                ext, ring, proj, pre_idx, post_idx, w, a2a,
+                ev_tick, ev_batch, ev_neuron, ev_count, n_ev, rate, ovf, first,
+                tr_idx, tr_u, tr_v, tr_a, *, cfg):
+    """Twin of :func:`emulator._kernels.current_kernel` (same arguments and outputs)."""
+    (DK_U, RND_U, OFF_U, SH_U, MIN_U, DK_V, RND_V, OFF_V, SH_V, MIN_V, OVF_U, OVF_V,
+     CMP_GE, RESET, MAX_SPK, NOISE, NOISE_ON_V, HAS_REF, TH_SHIFT, STRICT) = cfg
+    B, n = u.shape
+    D = ring.shape[0]
+    u_bits, u_lo, v_bits, v_lo = int(sc[0]), int(sc[1]), int(sc[3]), int(sc[4])
+    for t in range(t0, t1):
+        if n_ev[0] + B * n > ev_tick.size:
+            return K.EVENTS_FULL, t - t0
+        spikes = [[0] * n for _ in range(B)]
+        for b in range(B):
+            for i in range(n):
+                key = int(keys[b, i])
+                a = int(ring[t % D, b, i])
+                ring[t % D, b, i] = 0
+                if ext.shape[0]:
+                    a += int(ext[t - t0, b, i])
+                uu, vv, rr = int(u[b, i]), int(v[b, i]), int(ref[b, i])
+                d_u, d_v = _p(du, b, i), _p(dv, b, i)
+                # 1. current
+                r = 0
+                if RND_U == K.STOCHASTIC:
+                    r = top_bits(draw(key, t, K.STREAM_ROUND_U), SH_U if DK_U == K.DECAY_MULTIPLY else d_u)
+                x = uu - decay_step(uu, d_u, DK_U, SH_U, OFF_U, RND_U, MIN_U, r) + (a << int(sc[8]))
+                noise = 0
+                if NOISE != K.NOISE_NONE:
+                    noise = noise_sample(key, t, NOISE, int(sc[6]), int(sc[7])) << _p(nexp, b, i)
+                    if not NOISE_ON_V:
+                        x += noise
+                uu = _reg(x, u_bits, u_lo, OVF_U)
+                o_u, o_v = uu != x, False
+                k = 0
+                if HAS_REF and rr > 0:
+                    rr -= 1
+                else:
+                    # 2. voltage
+                    r = 0
+                    if RND_V == K.STOCHASTIC:
+                        r = top_bits(draw(key, t, K.STREAM_ROUND_V), SH_V if DK_V == K.DECAY_MULTIPLY else d_v)
+                    x = vv - decay_step(vv, d_v, DK_V, SH_V, OFF_V, RND_V, MIN_V, r) + uu + _p(bias, b, i)
+                    if NOISE_ON_V:
+                        x += noise
+                    vv = _reg(x, v_bits, v_lo, OVF_V)
+                    o_v = vv != x
+                    # 3. threshold and reset
+                    th = _p(vth, b, i) << TH_SHIFT
+                    while k < MAX_SPK and (vv >= th if CMP_GE else vv > th):
+                        k += 1
+                        if RESET == K.RESET_ZERO:
+                            vv = 0
+                        elif RESET == K.RESET_TO_VALUE:
+                            vv = _p(vreset, b, i)
+                        elif RESET == K.RESET_SUBTRACT:
+                            vv -= th
+                        if RESET != K.RESET_SUBTRACT:
+                            break
+                    # 4. refractory
+                    if HAS_REF and k > 0:
+                        rr = _p(refr, b, i)
+                u[b, i], v[b, i], ref[b, i] = uu, vv, rr
+                spikes[b][i] = k
+                for var, flag in ((0, o_u), (1, o_v)):
+                    if flag:
+                        ovf[b, var] += 1
+                        if STRICT and first[0] < 0:
+                            first[:] = (t, b, i, var)
+                if k:
+                    e = n_ev[0]
+                    ev_tick[e], ev_batch[e], ev_neuron[e], ev_count[e] = t, b, i, k
+                    n_ev[0] = e + 1
+                    rate[b, t - 1] += k
+                for j, idx in enumerate(tr_idx):
+                    if idx == i:
+                        tr_u[t - 1, b, j], tr_v[t - 1, b, j], tr_a[t - 1, b, j] = uu, vv, a
+            if STRICT and first[0] >= 0:
+                return K.STRICT_OVERFLOW, t - t0 + 1
+        # recurrent delivery: per projection, sum weights of spiking sources, then shift
+        for row, wa in zip(proj, a2a):
+            kind, pre0, pre1, post0, post1, ptr0, e, delay = (int(x) for x in row)
+            for b in range(B):
+                acc = [0] * (post1 - post0)
+                for j in range(pre0, pre1):
+                    s = spikes[b][j]
+                    if not s:
+                        continue
+                    if kind == 1:
+                        acc = [x + int(wa) * s for x in acc]
+                    else:
+                        jj = j - pre0
+                        for q in range(int(pre_idx[ptr0 + jj]), int(pre_idx[ptr0 + jj + 1])):
+                            acc[int(post_idx[q])] += int(w[q]) * s
+                for i, x in enumerate(acc):
+                    ring[(t + delay) % D, b, post0 + i] += (x << e) if e >= 0 else (x >> -e)
+    return K.DONE, t1 - t0
+
+
+def xylo_run(t0, t1, isyn, v, spk_prev, dash_syn, dash_mem, th, bias, sc, spikes_in,
+             w_in, w_rec, counts, ovf, first, tr_idx, tr_i, tr_v, *, cfg):
+    """Twin of :func:`emulator._xylo.xylo_kernel` (same arguments and outputs)."""
+    (RND_S, MIN_S, RND_V, MIN_V, NEG_WRAP, OVF_S, OVF_V, MAX_SPK, MAX_IN, STRICT) = cfg
+    B, n, S = isyn.shape
+    s_bits, s_lo, v_bits, v_lo = int(sc[0]), int(sc[1]), int(sc[3]), int(sc[4])
+
+    def sat_s(x):
+        return _reg(x, s_bits, s_lo, OVF_S)
+
+    def sat_v(x):
+        return _reg(x, v_bits, v_lo, OVF_V)
+
+    for t in range(t0, t1):
+        for b in range(B):
+            now = [0] * n
+            for i in range(n):
+                for k in range(S):
+                    x = int(isyn[b, i, k])
+                    arrivals = []
+                    for j in range(w_in.shape[1]):
+                        arrivals += [int(w_in[i, j, k])] * min(int(spikes_in[b, t - 1, j]), MAX_IN)
+                    for j in range(n):
+                        arrivals += [int(w_rec[i, j, k])] * min(int(spk_prev[b, j]), MAX_SPK)
+                    for wj in arrivals:
+                        y = sat_s(x + wj)
+                        if y != x + wj:
+                            ovf[b, 0] += 1
+                            if STRICT and first[0] < 0:
+                                first[:] = (t, b, i, 0)
+                        x = y
+                    d = int(dash_syn[b, i if dash_syn.shape[1] > 1 else 0,
+                                     k if dash_syn.shape[2] > 1 else 0])
+                    isyn[b, i, k] = x - decay_step(x, d, K.DECAY_SHIFT, 0, 0, RND_S, MIN_S, 0)
+                vv = int(v[b, i])
+                neg = -decay_step(vv, _p(dash_mem, b, i), K.DECAY_SHIFT, 0, 0, RND_V, MIN_V, 0)
+                if NEG_WRAP:
+                    neg = overflow(neg, v_bits, True, Overflow.WRAP)
+                total = neg + sum(int(isyn[b, i, k]) for k in range(S))
+                dv = sat_v(total)
+                o = dv != total
+                o |= sat_v(dv + _p(bias, b, i)) != dv + _p(bias, b, i)
+                dv = sat_v(dv + _p(bias, b, i))
+                o |= sat_v(vv + dv) != vv + dv
+                vv = sat_v(vv + dv)
+                if o:
+                    ovf[b, 1] += 1
+                    if STRICT and first[0] < 0:
+                        first[:] = (t, b, i, 1)
+                c = 0
+                thr = _p(th, b, i)
+                while c < MAX_SPK and vv >= thr:
+                    c += 1
+                    vv = overflow(vv - thr, v_bits, True, Overflow.WRAP)
+                v[b, i] = vv
+                now[i] = c
+                counts[t - 1, b, i] = c
+                for j, idx in enumerate(tr_idx):
+                    if idx == i:
+                        tr_v[t - 1, b, j] = vv
+                        tr_i[t - 1, b, j, :] = isyn[b, i, :]
+            spk_prev[b, :] = now
+            if STRICT and first[0] >= 0:
+                return K.STRICT_OVERFLOW, t - t0 + 1
+    return K.DONE, t1 - t0
