@@ -118,8 +118,8 @@ def rshift(x, n, mode, r):
         return x
     if mode == FLOOR:
         return x >> n
-    if mode == TOWARD_ZERO:
-        return -((-x) >> n) if x < 0 else x >> n
+    if mode == TOWARD_ZERO:   # branch-free: add 2**n - 1 to negatives, then floor
+        return (x + ((x >> 63) & ((np.int64(1) << n) - 1))) >> n
     half = np.int64(1) << (n - 1)
     if mode == HALF_UP:
         return (x + half) >> n
@@ -146,17 +146,10 @@ def bring_into(x, bits, lo, hi, mode):
         if lo < 0 and m > hi:
             m -= np.int64(1) << bits
         return m
-    if mode == WRAP_LAVA:
-        if x > hi - 1:            # hi = 2**(bits-1): x > 2**(bits-1)
-            return x - (np.int64(1) << bits) if x > hi else x
-        if x <= -(hi - 1) - 1:    # x <= -2**(bits-1)
-            return x + (np.int64(1) << bits)
-        return x
-    if x < lo:
-        return lo
-    if x > hi:
-        return hi
-    return x
+    if mode == WRAP_LAVA:        # hi = 2**(bits-1); one period removed, as Lava does
+        period = np.int64(1) << bits
+        return x - (x > hi) * period + (x <= -hi) * period
+    return min(max(x, lo), hi)
 
 
 @_inline
@@ -214,136 +207,170 @@ DONE, EVENTS_FULL, STRICT_OVERFLOW = 0, 1, 2
 
 
 @lru_cache(maxsize=None)
-def current_kernel(cfg: tuple) -> "nb.core.dispatcher.Dispatcher":
-    """Return the compiled tick-range kernel of the ``current`` template for modes ``cfg``.
+def current_kernel(cfg: tuple):
+    """Return the compiled kernels ``(run, run_independent)`` of the ``current`` template.
 
-    ``cfg`` is the tuple built by :func:`emulator.engine.current_config`:
+    ``cfg`` is the mode tuple built by :func:`emulator.engine.current_config`:
     (u decay kind, u rounding, u offset, u shift, u min_step, v decay kind,
     v rounding, v offset, v shift, v min_step, u overflow, v overflow,
     compare >=, reset, max spikes, noise kind, noise on v, has refractory,
-    threshold shift, strict).
+    threshold shift, strict).  Population registers (du, dv, vth, refractory,
+    v_reset, noise_exp) are (B,) int64, the bias (B, n).
     """
     (DK_U, RND_U, OFF_U, SH_U, MIN_U, DK_V, RND_V, OFF_V, SH_V, MIN_V, OVF_U, OVF_V,
      CMP_GE, RESET, MAX_SPK, NOISE, NOISE_ON_V, HAS_REF, TH_SHIFT, STRICT) = cfg
 
     @_inline
-    def tick_neuron(u, v, ref, a, du, dv, vth, bias, refr, vreset, nexp, key, tick, sc):
-        """One neuron, one tick, in chip order; returns (u, v, ref, spikes, ovf_u, ovf_v)."""
-        # 1. current: u = decay(u) + (a_in << act_shift) [+ noise], into the u register
-        r = np.int64(0)
-        if RND_U == STOCHASTIC:
-            r = uniform_bits(draw(key, tick, STREAM_ROUND_U), SH_U if DK_U == DECAY_MULTIPLY else du)
-        x = u - decay_step(u, du, DK_U, SH_U, OFF_U, RND_U, MIN_U, r) + (a << sc[SC_ACT])
-        noise = np.int64(0)
-        if NOISE != NOISE_NONE:
-            noise = noise_sample(key, tick, NOISE, sc[SC_N_BITS], sc[SC_N_TERMS]) << nexp
-            if not NOISE_ON_V:
-                x += noise
-        u = bring_into(x, sc[SC_U_BITS], sc[SC_U_LO], sc[SC_U_HI], OVF_U)
-        ovf_u = u != x
-        # 2. voltage: v = decay(v) + u + bias [+ noise], unless refractory (v held)
-        ovf_v = False
-        if HAS_REF and ref > 0:
-            return u, v, ref - 1, np.int64(0), ovf_u, ovf_v
-        r = np.int64(0)
-        if RND_V == STOCHASTIC:
-            r = uniform_bits(draw(key, tick, STREAM_ROUND_V), SH_V if DK_V == DECAY_MULTIPLY else dv)
-        x = v - decay_step(v, dv, DK_V, SH_V, OFF_V, RND_V, MIN_V, r) + u + bias
-        if NOISE_ON_V:
-            x += noise
-        v = bring_into(x, sc[SC_V_BITS], sc[SC_V_LO], sc[SC_V_HI], OVF_V)
-        ovf_v = v != x
-        # 3. threshold and reset
-        th = vth << TH_SHIFT
-        n = np.int64(0)
-        while n < MAX_SPK and (v >= th if CMP_GE else v > th):
-            n += 1
-            if RESET == RESET_ZERO:
-                v = np.int64(0)
-            elif RESET == RESET_TO_VALUE:
-                v = vreset
-            elif RESET == RESET_SUBTRACT:
-                v = v - th
-            if RESET != RESET_SUBTRACT:
-                break
-        # 4. refractory counter
-        if HAS_REF and n > 0:
-            ref = refr
-        return u, v, ref, n, ovf_u, ovf_v
+    def update_range(t, u, v, ref, a_tick, has_a, c_du, c_dv, c_th, bias, c_refr, c_vreset,
+                     c_nexp, keys, sc, spk, oflag):
+        """Tick ``t`` of a block of neurons of one run, in chip order.
+
+        ``u``, ``v``, ``ref``, ``bias``, ``keys`` are 1-d views of the block;
+        ``a_tick[i]`` is the synaptic input of neuron i (if ``has_a``).
+        Population registers come as scalars (``c_*``; ``c_th`` already
+        shifted).  Writes u, v, ref in place, the spike counts into ``spk[i]``
+        and the overflow flags into ``oflag[i]`` (bit 0: u, bit 1: v); returns
+        (OR of all flags, spikes).  Flags are stored rather than counted here:
+        a store keeps the loop vectorisable, a second reduction does not.
+        """
+        u_bits, u_lo, u_hi = sc[SC_U_BITS], sc[SC_U_LO], sc[SC_U_HI]
+        v_bits, v_lo, v_hi = sc[SC_V_BITS], sc[SC_V_LO], sc[SC_V_HI]
+        n_bits, n_terms, act = sc[SC_N_BITS], sc[SC_N_TERMS], sc[SC_ACT]
+        any_flag = np.int64(0)
+        n_s = np.int64(0)
+        for i in range(u.size):
+            uu = u[i]
+            vv = v[i]
+            a = a_tick[i] if has_a else np.int64(0)
+            # 1. current: u = decay(u) + (a_in << act_shift) [+ noise]
+            r = np.int64(0)
+            if RND_U == STOCHASTIC:
+                r = uniform_bits(draw(keys[i], t, STREAM_ROUND_U),
+                                 SH_U if DK_U == DECAY_MULTIPLY else c_du)
+            x = uu - decay_step(uu, c_du, DK_U, SH_U, OFF_U, RND_U, MIN_U, r) + (a << act)
+            noise = np.int64(0)
+            if NOISE != NOISE_NONE:
+                noise = noise_sample(keys[i], t, NOISE, n_bits, n_terms) << c_nexp
+                if not NOISE_ON_V:
+                    x += noise
+            uu = bring_into(x, u_bits, u_lo, u_hi, OVF_U)
+            o_u = uu != x
+            # 2. voltage: v = decay(v) + u + bias [+ noise]
+            r = np.int64(0)
+            if RND_V == STOCHASTIC:
+                r = uniform_bits(draw(keys[i], t, STREAM_ROUND_V),
+                                 SH_V if DK_V == DECAY_MULTIPLY else c_dv)
+            y = vv - decay_step(vv, c_dv, DK_V, SH_V, OFF_V, RND_V, MIN_V, r) + uu + bias[i]
+            if NOISE_ON_V:
+                y += noise
+            w = bring_into(y, v_bits, v_lo, v_hi, OVF_V)
+            o_v = w != y
+            # 3. threshold and reset (a refractory neuron holds v and cannot spike)
+            rr = ref[i] if HAS_REF else np.int64(0)
+            active = rr <= 0
+            if HAS_REF:
+                o_v = o_v & active
+                w = w if active else vv
+            k = np.int64(0)
+            if MAX_SPK == 1:
+                fire = active & ((w >= c_th) if CMP_GE else (w > c_th))
+                k = np.int64(fire)
+                if RESET == RESET_ZERO:
+                    w = np.int64(0) if fire else w
+                elif RESET == RESET_TO_VALUE:
+                    w = c_vreset if fire else w
+                elif RESET == RESET_SUBTRACT:
+                    w = w - c_th if fire else w
+            else:
+                while active and k < MAX_SPK and ((w >= c_th) if CMP_GE else (w > c_th)):
+                    k += 1
+                    w = w - c_th
+            # 4. refractory counter: loaded by a spike, counted down while positive
+            if HAS_REF:
+                rr = rr - (rr > 0)
+                ref[i] = c_refr if k > 0 else rr
+            u[i] = uu
+            v[i] = w
+            spk[i] = k
+            f = np.int64(o_u) | (np.int64(o_v) << 1)
+            oflag[i] = f
+            any_flag |= f
+            n_s += k
+        return any_flag, n_s
+
+    @_inline
+    def after_tick(t, b, j0, j1, spk, n_s, any_flag, a_tick, has_a, u, v,
+                   ev_tick, ev_batch, ev_neuron, ev_count, n_ev, rate, ovf, first, oflag,
+                   traced, tr_u, tr_v, tr_a):
+        """Bookkeeping after a tick of neurons j0..j1-1: events, rate, overflows, traces."""
+        if n_s > 0:
+            e = n_ev[0]
+            for i in range(j0, j1):
+                k = spk[i - j0]
+                if k > 0:
+                    ev_tick[e] = t
+                    ev_batch[e] = b
+                    ev_neuron[e] = i
+                    ev_count[e] = k
+                    e += 1
+            n_ev[0] = e
+            rate[b, t - 1] += n_s
+        if any_flag:
+            for i in range(j0, j1):
+                f = oflag[i - j0]
+                if f:
+                    ovf[b, 0] += f & 1
+                    ovf[b, 1] += f >> 1
+                    if STRICT and first[0] < 0:
+                        first[0], first[1], first[2], first[3] = t, b, i, 0 if f & 1 else 1
+        for j in range(traced.size):
+            i = traced[j]
+            if j0 <= i < j1:
+                tr_u[t - 1, b, j] = u[b, i]
+                tr_v[t - 1, b, j] = v[b, i]
+                tr_a[t - 1, b, j] = a_tick[i - j0] if has_a else 0
 
     @_njit
     def run(t0, t1, u, v, ref, du, dv, vth, bias, refr, vreset, nexp, keys, sc,
             ext, ring, proj, pre_idx, post_idx, w, a2a,
             ev_tick, ev_batch, ev_neuron, ev_count, n_ev, rate, ovf, first,
-            tr_idx, tr_u, tr_v, tr_a):
+            traced, tr_u, tr_v, tr_a):
         """Advance ticks t0..t1-1 (1-based chip ticks) of B independent runs of n neurons.
 
-        State u, v, ref (B, n) int64 and the delay ring (D, B, n) are updated in
-        place.  ``ext`` (t1-t0, B, n) or (0, B, n): input delivered per tick from
-        input channels.  Recurrent projections: ``proj`` rows (kind 0 = CSR by
-        pre, 1 = all-to-all), see :mod:`emulator.engine`.  Returns
-        ``(status, ticks_done)``.
+        State u, v, ref (B, n) and the delay ring (D, B, n) are updated in place.
+        ``ext`` (t1-t0, B, n) or (0, B, n): input delivered per tick from input
+        channels.  Recurrent projections: rows of ``proj`` (kind 0 = CSR by pre,
+        1 = all-to-all), see :func:`emulator.engine.recurrent_tables`.
+        Returns ``(status, ticks_done)``.
         """
         B, n = u.shape
         D = ring.shape[0]
         n_proj = proj.shape[0]
         has_ext = ext.shape[0] > 0
         spk = np.zeros((B, n), dtype=np.int64)
+        a_tick = np.zeros(n, dtype=np.int64)
+        oflag = np.zeros(n, dtype=np.int64)
         cap = ev_tick.size
         for t in range(t0, t1):
             if n_ev[0] + B * n > cap:
                 return EVENTS_FULL, t - t0
             slot = t % D
             for b in range(B):
-                for i in range(n):
-                    a = np.int64(0)
-                    if n_proj > 0:
-                        a = ring[slot, b, i]
-                        ring[slot, b, i] = 0
+                for i in range(n):     # 1. deliver
+                    a = ring[slot, b, i]
+                    ring[slot, b, i] = 0
                     if has_ext:
                         a += ext[t - t0, b, i]
-                    ip = i if du.shape[1] > 1 else 0
-                    uu, vv, rr, k, ou, ov = tick_neuron(
-                        u[b, i], v[b, i], ref[b, i], a, du[b, ip],
-                        dv[b, i if dv.shape[1] > 1 else 0], vth[b, i if vth.shape[1] > 1 else 0],
-                        bias[b, i if bias.shape[1] > 1 else 0],
-                        refr[b, i if refr.shape[1] > 1 else 0],
-                        vreset[b, i if vreset.shape[1] > 1 else 0],
-                        nexp[b, i if nexp.shape[1] > 1 else 0], keys[b, i], t, sc)
-                    u[b, i] = uu
-                    v[b, i] = vv
-                    ref[b, i] = rr
-                    spk[b, i] = k
-                    if ou:
-                        ovf[b, 0] += 1
-                        if STRICT and first[0] < 0:
-                            first[0] = t
-                            first[1] = b
-                            first[2] = i
-                            first[3] = 0
-                    if ov:
-                        ovf[b, 1] += 1
-                        if STRICT and first[0] < 0:
-                            first[0] = t
-                            first[1] = b
-                            first[2] = i
-                            first[3] = 1
-                    if k > 0:
-                        e = n_ev[0]
-                        ev_tick[e] = t
-                        ev_batch[e] = b
-                        ev_neuron[e] = i
-                        ev_count[e] = k
-                        n_ev[0] = e + 1
-                        rate[b, t - 1] += k
-                    for j in range(tr_idx.size):
-                        if tr_idx[j] == i:
-                            tr_u[t - 1, b, j] = uu
-                            tr_v[t - 1, b, j] = vv
-                            tr_a[t - 1, b, j] = a
+                    a_tick[i] = a
+                fl, n_s = update_range(t, u[b], v[b], ref[b], a_tick, True, du[b], dv[b],
+                                       vth[b] << TH_SHIFT, bias[b], refr[b], vreset[b],
+                                       nexp[b], keys[b], sc, spk[b], oflag)
+                after_tick(t, b, 0, n, spk[b], n_s, fl, a_tick, True, u, v, ev_tick,
+                           ev_batch, ev_neuron, ev_count, n_ev, rate, ovf, first, oflag,
+                           traced, tr_u, tr_v, tr_a)
                 if STRICT and first[0] >= 0:
                     return STRICT_OVERFLOW, t - t0 + 1
-            # recurrent delivery of this tick's spikes
+            # recurrent delivery of this tick's spikes, per projection: sum, then shift
             for p in range(n_proj):
                 kind, pre0, pre1, post0, post1, ptr0, exp_, delay = (
                     proj[p, 0], proj[p, 1], proj[p, 2], proj[p, 3], proj[p, 4], proj[p, 5],
@@ -377,4 +404,43 @@ def current_kernel(cfg: tuple) -> "nb.core.dispatcher.Dispatcher":
                                 ring[ds, b, post0 + i] += (x << exp_) if exp_ >= 0 else (x >> -exp_)
         return DONE, t1 - t0
 
-    return run
+    @_njit
+    def run_block(t0, t1, b, j0, j1, u, v, ref, du, dv, vth, bias, refr, vreset, nexp,
+                  keys, sc, ext, ev_tick, ev_batch, ev_neuron, ev_count, n_ev, rate,
+                  ovf, first, traced, tr_u, tr_v, tr_a):
+        """Ticks t0..t1-1 of neurons j0..j1-1 of run b, which receive no recurrent input.
+
+        The block runs all ticks while its state stays in cache, and its neuron
+        loop is vectorisable.  The integers are those of :func:`run`, since such
+        neurons do not interact.  ``ext`` (t1 - t0, B, n) or (0, B, n) is the
+        input of each tick.  Returns ``(status, ticks_done)``: EVENTS_FULL when
+        the event buffer has no room for another tick (grow it and call again
+        from ``t0 + ticks_done``).  In strict mode the caller passes the whole
+        population as one block, so the first overflow found is the earliest.
+        """
+        has_ext = ext.shape[0] > 0
+        m = j1 - j0
+        spk = np.zeros(m, dtype=np.int64)
+        a_tick = np.zeros(m, dtype=np.int64)
+        oflag = np.zeros(m, dtype=np.int64)
+        u_b, v_b, ref_b = u[b, j0:j1], v[b, j0:j1], ref[b, j0:j1]
+        bias_b, keys_b = bias[b, j0:j1], keys[b, j0:j1]
+        c_du, c_dv, c_th = du[b], dv[b], vth[b] << TH_SHIFT
+        c_refr, c_vreset, c_nexp = refr[b], vreset[b], nexp[b]
+        cap = ev_tick.size
+        for t in range(t0, t1):
+            if n_ev[0] + m > cap:
+                return EVENTS_FULL, t - t0
+            if has_ext:
+                for i in range(m):
+                    a_tick[i] = ext[t - t0, b, j0 + i]
+            fl, n_s = update_range(t, u_b, v_b, ref_b, a_tick, has_ext, c_du, c_dv, c_th,
+                                   bias_b, c_refr, c_vreset, c_nexp, keys_b, sc, spk, oflag)
+            after_tick(t, b, j0, j1, spk, n_s, fl, a_tick, has_ext, u, v,
+                       ev_tick, ev_batch, ev_neuron, ev_count, n_ev, rate, ovf, first,
+                       oflag, traced, tr_u, tr_v, tr_a)
+            if STRICT and first[0] >= 0:
+                return STRICT_OVERFLOW, t - t0 + 1
+        return DONE, t1 - t0
+
+    return run, run_block

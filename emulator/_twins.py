@@ -86,7 +86,7 @@ def _p(arr, b, i):
 def current_run(t0, t1, u, v, ref, du, dv, vth, bias, refr, vreset, nexp, keys, sc,
                 ext, ring, proj, pre_idx, post_idx, w, a2a,
                 ev_tick, ev_batch, ev_neuron, ev_count, n_ev, rate, ovf, first,
-                tr_idx, tr_u, tr_v, tr_a, *, cfg):
+                traced, tr_u, tr_v, tr_a, *, cfg):
     """Twin of :func:`emulator._kernels.current_kernel` (same arguments and outputs)."""
     (DK_U, RND_U, OFF_U, SH_U, MIN_U, DK_V, RND_V, OFF_V, SH_V, MIN_V, OVF_U, OVF_V,
      CMP_GE, RESET, MAX_SPK, NOISE, NOISE_ON_V, HAS_REF, TH_SHIFT, STRICT) = cfg
@@ -105,7 +105,7 @@ def current_run(t0, t1, u, v, ref, du, dv, vth, bias, refr, vreset, nexp, keys, 
                 if ext.shape[0]:
                     a += int(ext[t - t0, b, i])
                 uu, vv, rr = int(u[b, i]), int(v[b, i]), int(ref[b, i])
-                d_u, d_v = _p(du, b, i), _p(dv, b, i)
+                d_u, d_v = int(du[b]), int(dv[b])
                 # 1. current
                 r = 0
                 if RND_U == K.STOCHASTIC:
@@ -113,7 +113,7 @@ def current_run(t0, t1, u, v, ref, du, dv, vth, bias, refr, vreset, nexp, keys, 
                 x = uu - decay_step(uu, d_u, DK_U, SH_U, OFF_U, RND_U, MIN_U, r) + (a << int(sc[8]))
                 noise = 0
                 if NOISE != K.NOISE_NONE:
-                    noise = noise_sample(key, t, NOISE, int(sc[6]), int(sc[7])) << _p(nexp, b, i)
+                    noise = noise_sample(key, t, NOISE, int(sc[6]), int(sc[7])) << int(nexp[b])
                     if not NOISE_ON_V:
                         x += noise
                 uu = _reg(x, u_bits, u_lo, OVF_U)
@@ -132,20 +132,20 @@ def current_run(t0, t1, u, v, ref, du, dv, vth, bias, refr, vreset, nexp, keys, 
                     vv = _reg(x, v_bits, v_lo, OVF_V)
                     o_v = vv != x
                     # 3. threshold and reset
-                    th = _p(vth, b, i) << TH_SHIFT
+                    th = int(vth[b]) << TH_SHIFT
                     while k < MAX_SPK and (vv >= th if CMP_GE else vv > th):
                         k += 1
                         if RESET == K.RESET_ZERO:
                             vv = 0
                         elif RESET == K.RESET_TO_VALUE:
-                            vv = _p(vreset, b, i)
+                            vv = int(vreset[b])
                         elif RESET == K.RESET_SUBTRACT:
                             vv -= th
                         if RESET != K.RESET_SUBTRACT:
                             break
                     # 4. refractory
                     if HAS_REF and k > 0:
-                        rr = _p(refr, b, i)
+                        rr = int(refr[b])
                 u[b, i], v[b, i], ref[b, i] = uu, vv, rr
                 spikes[b][i] = k
                 for var, flag in ((0, o_u), (1, o_v)):
@@ -158,7 +158,7 @@ def current_run(t0, t1, u, v, ref, du, dv, vth, bias, refr, vreset, nexp, keys, 
                     ev_tick[e], ev_batch[e], ev_neuron[e], ev_count[e] = t, b, i, k
                     n_ev[0] = e + 1
                     rate[b, t - 1] += k
-                for j, idx in enumerate(tr_idx):
+                for j, idx in enumerate(traced):
                     if idx == i:
                         tr_u[t - 1, b, j], tr_v[t - 1, b, j], tr_a[t - 1, b, j] = uu, vv, a
             if STRICT and first[0] >= 0:

@@ -24,6 +24,7 @@ The ``xylo`` template is documented in :mod:`emulator._xylo`.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 from typing import Mapping
@@ -40,6 +41,7 @@ __all__ = ["OverflowTrap", "RunResult", "simulate"]
 
 EVENT_CAPACITY_MIN = 1 << 16   # initial spike-event buffer; grows by doubling when full
 EXT_CHUNK_BYTES = 64 << 20     # at most this much precomputed input per kernel call
+CACHE_BLOCK = 2048             # neurons advanced together over many ticks (state in L1/L2)
 
 
 class OverflowTrap(FxlifError):
@@ -115,6 +117,20 @@ def param_array(profile: Profile, network: Network, name: str, batch: int) -> np
     return np.ascontiguousarray(np.broadcast_to(arr, (batch,) + arr.shape))
 
 
+def population_array(profile: Profile, arr: np.ndarray, name: str, file) -> np.ndarray:
+    """A (B, 1) register array as (B,): the kernels take population registers as scalars."""
+    if arr.shape[1] != 1:
+        raise NetworkError("the kernels take one value per population for this register",
+                           file=file, key=f"params.{name}", value=f"array of shape {arr.shape[1:]}",
+                           allowed="a scalar")
+    return np.ascontiguousarray(arr[:, 0])
+
+
+def neuron_array(arr: np.ndarray, n: int) -> np.ndarray:
+    """Broadcast a (B, 1) or (B, n) register array to a contiguous (B, n) one."""
+    return np.ascontiguousarray(np.broadcast_to(arr, (arr.shape[0], n)))
+
+
 def _bias(profile: Profile, network: Network, batch: int) -> np.ndarray:
     if profile.bias["format"] == "int":
         return param_array(profile, network, "bias", batch)
@@ -124,8 +140,12 @@ def _bias(profile: Profile, network: Network, batch: int) -> np.ndarray:
     return np.where(exp >= 0, mant << np.maximum(exp, 0), mant >> np.maximum(-exp, 0))
 
 
-def current_config(profile: Profile, strict: bool, noise_kind: str) -> tuple:
-    """The compile-time mode tuple of :func:`emulator._kernels.current_kernel`."""
+def current_config(profile: Profile, strict: bool, noise_kind: str,
+                   refractory: bool = True) -> tuple:
+    """The compile-time mode tuple of :func:`emulator._kernels.current_kernel`.
+
+    ``refractory=False`` compiles the counter out (all refractory registers are 0).
+    """
     kinds = {"none": K.DECAY_NONE, "multiply": K.DECAY_MULTIPLY, "shift": K.DECAY_SHIFT}
     du, dv = profile.decay["u"], profile.decay["v"]
     th = profile.threshold
@@ -138,7 +158,7 @@ def current_config(profile: Profile, strict: bool, noise_kind: str) -> tuple:
             int(profile.state["u"].overflow), int(profile.state["v"].overflow),
             th["compare"] == ">=", resets[th["reset"]], th["max_spikes"],
             noises[noise_kind], profile.noise.get("target", "v") == "v",
-            bool(profile.refractory["register"]), th["shift"], bool(strict))
+            bool(profile.refractory["register"]) and refractory, th["shift"], bool(strict))
 
 
 def _keys(seeds: np.ndarray, n: int) -> np.ndarray:
@@ -313,11 +333,13 @@ def _simulate_current(profile, network, spikes_in, ticks, seeds, strict, traced,
     keys = _keys(seeds, n)
     proj, pre_idx, post_idx, w, a2a, D = recurrent_tables(profile, network)
     ring = np.zeros((D, B, n), dtype=np.int64)
-    cfg = current_config(profile, strict, noise_kind)
+    cfg = current_config(profile, strict, noise_kind, refractory=bool(refr.max() > 0))
     if backend == "twin":
-        from emulator._twins import current_run as run
+        from emulator import _twins
+        run = functools.partial(_twins.current_run, cfg=cfg)
+        run_block = None
     elif backend == "numba":
-        run = K.current_kernel(cfg)
+        run, run_block = K.current_kernel(cfg)
     else:
         raise NetworkError("unknown backend", key="backend", value=backend, allowed="numba, twin")
 
@@ -330,29 +352,51 @@ def _simulate_current(profile, network, spikes_in, ticks, seeds, strict, traced,
     tr = [np.zeros((ticks, B, traced.size), dtype=np.int64) for _ in range(3)]
     has_ext = any(p.source == "input" for p in network.projections)
     chunk = max(1, EXT_CHUNK_BYTES // (8 * B * n)) if has_ext else ticks
-    args_p = (regs["du"], regs["dv"], vth, bias, refr, vreset, nexp, keys, sc)
+    pop = [population_array(profile, a, name, network.file) for a, name in
+           ((regs["du"], "du"), (regs["dv"], "dv"), (vth, profile.threshold["register"]),
+            (refr, ref_name), (vreset, "v_reset"), (nexp, exp_name))]
+    args_p = (*pop[:3], neuron_array(bias, n), *pop[3:], keys, sc)
+    outs = (n_ev, rate, ovf, first, traced, *tr)
     wall = 0.0
-    t = 1
     empty_ext = np.zeros((0, B, n), dtype=np.int64)
-    while t <= ticks:
+    for t in range(1, ticks + 1, chunk):
         t_stop = min(ticks + 1, t + chunk)
         ext = external_input(profile, network, spikes_in, t, t_stop) if has_ext else empty_ext
-        t_run = t
-        while t_run < t_stop:
-            sub = ext[t_run - t:] if has_ext else ext
-            start = time.perf_counter()
-            status, done = run(t_run, t_stop, state["u"], state["v"], ref, *args_p, sub, ring,
-                               proj, pre_idx, post_idx, w, a2a, *ev, n_ev, rate, ovf, first,
-                               traced, *tr, **({"cfg": cfg} if backend == "twin" else {}))
-            wall += time.perf_counter() - start
-            t_run += done
-            if status == K.STRICT_OVERFLOW:
-                var = ("u", "v")[first[3]]
-                raise OverflowTrap(int(first[0]), int(first[1]), int(first[2]), var,
-                                   _sat_name(profile.state[var].overflow))
-            if status == K.EVENTS_FULL:
+        start = time.perf_counter()
+        if proj.shape[0] == 0 and run_block is not None:
+            # no recurrent input: cache-sized blocks of neurons, all ticks of the chunk
+            block = n if strict else CACHE_BLOCK
+            for bb in range(B):
+                for j0 in range(0, n, block):
+                    t_run = t
+                    while t_run < t_stop:
+                        status, done = run_block(t_run, t_stop, bb, j0, min(n, j0 + block),
+                                                 state["u"], state["v"], ref, *args_p,
+                                                 ext[t_run - t:] if has_ext else ext, *ev,
+                                                 *outs)
+                        t_run += done
+                        if status != K.EVENTS_FULL:
+                            break
+                        ev = [np.concatenate([e, np.zeros_like(e)]) for e in ev]
+                    if status == K.STRICT_OVERFLOW:
+                        break
+                if status == K.STRICT_OVERFLOW:
+                    break
+        else:
+            t_run = t
+            while t_run < t_stop:
+                status, done = run(t_run, t_stop, state["u"], state["v"], ref, *args_p,
+                                   ext[t_run - t:] if has_ext else ext, ring, proj, pre_idx,
+                                   post_idx, w, a2a, *ev, *outs)
+                t_run += done
+                if status != K.EVENTS_FULL:
+                    break
                 ev = [np.concatenate([e, np.zeros_like(e)]) for e in ev]
-        t = t_stop
+        wall += time.perf_counter() - start
+        if status == K.STRICT_OVERFLOW:
+            var = ("u", "v")[first[3]]
+            raise OverflowTrap(int(first[0]), int(first[1]), int(first[2]), var,
+                               _sat_name(profile.state[var].overflow))
     m = n_ev[0]
     order = np.lexsort((ev[2][:m], ev[0][:m], ev[1][:m]))
     ev = [e[:m][order] for e in ev]
