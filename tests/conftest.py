@@ -1,0 +1,22 @@
+"""Shared fixtures: where the golden vectors live."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def oracle_dir() -> Path:
+    """The shipped golden vectors: ``$FXLIF_ORACLES`` or ``../shared/oracles`` beside the checkout."""
+    env = os.environ.get("FXLIF_ORACLES")
+    return Path(env) if env else ROOT.parent / "shared" / "oracles"
+
+
+@pytest.fixture(scope="session")
+def oracles() -> Path:
+    path = oracle_dir()
+    if not path.is_dir():
+        pytest.fail(f"golden vectors not found at {path} (set FXLIF_ORACLES)")
+    return path
