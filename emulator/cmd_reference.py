@@ -28,8 +28,7 @@ import numpy as np
 
 from reference.errors import InputError
 from reference.macro import Grid, simulate_macro
-from reference.multiscale import (MultiscaleOptions, deposit_particles,
-                                  multiscale_from_scenario)
+from reference.multiscale import MultiscaleOptions, deposit_particles, multiscale_from_scenario
 from reference.result import MODE_MICRO, STATUS_OK, SimulationResult
 from reference.scenario import Scenario, load_scenario
 
