@@ -77,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     except FxlifError as exc:
         print(f"fxlif {args.command}: error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:          # output piped into head: not an error
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print(f"fxlif {args.command}: interrupted", file=sys.stderr)
         return 130

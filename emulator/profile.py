@@ -7,7 +7,8 @@ the file, the key, the value and what is allowed.
 
 Layout of a profile file (see ``hw_configs/loihi1.toml`` for a commented one):
 
-``[profile]``  name, template (the tick: ``current`` or ``xylo``), summary,
+``[profile]``  name, template (the tick: ``current``, ``xylo``, ``spinnaker`` or
+``truenorth``), summary,
 sources, verified, unverified.
 ``[state.<var>]``  a state register: bits, signed, overflow, (synapses).
 ``[decay.<var>]``  kind (multiply, shift, none), register, shift, offset,
@@ -49,15 +50,18 @@ def list_profiles() -> list[str]:
     return sorted(p.stem for p in profile_dir().glob("*.toml"))
 
 
-TEMPLATES = ("current", "xylo")
-TEMPLATE_STATE = {"current": ("u", "v"), "xylo": ("isyn", "v")}
-DECAY_KINDS = ("multiply", "shift", "none")
-RESETS = ("zero", "to_value", "subtract", "none")
+TEMPLATES = ("current", "xylo", "spinnaker", "truenorth")
+TEMPLATE_STATE = {"current": ("u", "v"), "xylo": ("isyn", "v"), "spinnaker": ("isyn", "v"),
+                  "truenorth": ("v",)}
+DECAY_KINDS = ("multiply", "shift", "none", "fixed_factor", "linear")
+RESETS = ("zero", "to_value", "subtract", "none", "per_neuron")
 COMPARES = (">", ">=")
 ACCUMULATE = ("sum", "saturating_per_spike")
-WEIGHT_FORMATS = ("loihi", "int_shift")
-BIAS_FORMATS = ("mant_exp", "int")
-NOISE_KINDS = ("none", "uniform", "sum_uniform", "binomial")
+WEIGHT_FORMATS = ("loihi", "int_shift", "uint_receptor", "crossbar")
+BIAS_FORMATS = ("mant_exp", "int", "offset", "leak")
+BIAS_REGISTERS = {"mant_exp": ("bias_mant", "bias_exp"), "int": ("bias",), "offset": ("i_offset",),
+                  "leak": ("leak",)}
+NOISE_KINDS = ("none", "uniform", "sum_uniform", "binomial", "bernoulli")
 SCOPES = ("population", "neuron", "synapse", "projection")
 MAX_STATE_BITS = 48      # int64 kernels need headroom for products and sums
 
@@ -254,27 +258,6 @@ def _build(raw: Mapping[str, Any], file: str, applied: Mapping[str, Any]) -> Pro
     if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
         c.fail("profile.sources", sources, "must be a list of strings")
 
-    # parameter registers first: other sections refer to them
-    params: dict[str, ParamSpec] = {}
-    for name, t in raw["params"].items():
-        key = f"params.{name}"
-        t = c.table(t, key, {"bits", "signed", "scope", "default", "doc"},
-                    {"bits", "signed", "scope", "default"})
-        bits = c.int_(t, key, "bits", 1, MAX_STATE_BITS)
-        signed = c.bool_(t, key, "signed")
-        lo, hi = register_range(bits, signed)
-        default = c.int_(t, key, "default", lo, hi)
-        params[name] = ParamSpec(name, bits, signed, c.str_(t, key, "scope", SCOPES), default,
-                                 t.get("doc", ""))
-
-    def param_ref(key, value, allow_empty=False):
-        if allow_empty and value == "":
-            return value
-        if value not in params:
-            c.fail(key, value, "names no parameter register",
-                   ", ".join(sorted(params)) + (" or ''" if allow_empty else ""))
-        return value
-
     state: dict[str, RegisterSpec] = {}
     need = TEMPLATE_STATE[template]
     for name, t in raw["state"].items():
@@ -295,6 +278,27 @@ def _build(raw: Mapping[str, Any], file: str, applied: Mapping[str, Any]) -> Pro
         if name not in state:
             c.fail(f"state.{name}", None, "missing table")
 
+    # parameter registers: the sections below refer to them
+    params: dict[str, ParamSpec] = {}
+    for name, t in raw["params"].items():
+        key = f"params.{name}"
+        t = c.table(t, key, {"bits", "signed", "scope", "default", "doc"},
+                    {"bits", "signed", "scope", "default"})
+        bits = c.int_(t, key, "bits", 1, MAX_STATE_BITS)
+        signed = c.bool_(t, key, "signed")
+        lo, hi = register_range(bits, signed)
+        default = c.int_(t, key, "default", lo, hi)
+        params[name] = ParamSpec(name, bits, signed, c.str_(t, key, "scope", SCOPES), default,
+                                 t.get("doc", ""))
+
+    def param_ref(key, value, allow_empty=False):
+        if allow_empty and value == "":
+            return value
+        if value not in params:
+            c.fail(key, value, "names no parameter register",
+                   ", ".join(sorted(params)) + (" or ''" if allow_empty else ""))
+        return value
+
     decay: dict[str, DecaySpec] = {}
     for name, t in raw["decay"].items():
         key = f"decay.{name}"
@@ -304,7 +308,7 @@ def _build(raw: Mapping[str, Any], file: str, applied: Mapping[str, Any]) -> Pro
                              "negate_wraps"}, {"kind", "rounding"})
         kind = c.str_(t, key, "kind", DECAY_KINDS)
         reg = "" if kind == "none" else param_ref(f"{key}.register", t.get("register"))
-        shift = c.int_(t, key, "shift", 0, 31, 0)
+        shift = c.int_(t, key, "shift", 0, 32 if kind == "fixed_factor" else 31, 0)
         if kind == "multiply":
             shift = c.int_(t, key, "shift", 1, 31)
             if state[name].bits - 1 + shift > 62:
@@ -329,14 +333,16 @@ def _build(raw: Mapping[str, Any], file: str, applied: Mapping[str, Any]) -> Pro
     inp["recurrent_delay"] = c.int_(inp, "input", "recurrent_delay", 1, 64, inp["delay"] or 1)
     inp["max_input_count"] = c.int_(inp, "input", "max_input_count", 1, 1 << 16, 1 << 16)
 
-    w = c.table(raw, "weights", {"format", "bits", "exponent"}, {"format", "bits", "exponent"})
+    w = c.table(raw, "weights", {"format", "bits", "exponent", "types"},
+                {"format", "bits", "exponent"})
     c.str_(w, "weights", "format", WEIGHT_FORMATS)
     c.int_(w, "weights", "bits", 1, 16)
+    w["types"] = c.int_(w, "weights", "types", 1, 8, 1)
     param_ref("weights.exponent", w["exponent"])
 
     bias = c.table(raw, "bias", {"format"}, {"format"})
     c.str_(bias, "bias", "format", BIAS_FORMATS)
-    for p in (("bias_mant", "bias_exp") if bias["format"] == "mant_exp" else ("bias",)):
+    for p in BIAS_REGISTERS[bias["format"]]:
         param_ref("bias.format", p)
 
     th = c.table(raw, "threshold", {"register", "compare", "shift", "reset", "max_spikes"},
@@ -368,7 +374,8 @@ def _build(raw: Mapping[str, Any], file: str, applied: Mapping[str, Any]) -> Pro
     if noise["kind"] != "none" or "target" in noise:
         c.str_(noise, "noise", "target", tuple(state))
         c.int_(noise, "noise", "mant_bits", 1, 24)
-        param_ref("noise.exponent", noise.get("exponent"))
+        if noise["kind"] != "bernoulli":
+            param_ref("noise.exponent", noise.get("exponent"))
         noise.setdefault("terms", 4)
         c.int_(noise, "noise", "terms", 1, 64)
     if template == "xylo" and noise["kind"] != "none":
@@ -376,6 +383,8 @@ def _build(raw: Mapping[str, Any], file: str, applied: Mapping[str, Any]) -> Pro
     if template == "xylo" and inp["accumulate"] != "saturating_per_spike":
         c.fail("input.accumulate", inp["accumulate"], "the xylo template adds per spike",
                "saturating_per_spike")
+
+    _check_template(c, template, state, decay, inp, w, bias, th, ref, noise, params)
 
     overrides = {}
     for k, v in raw.get("overrides", {}).items():
@@ -390,6 +399,91 @@ def _build(raw: Mapping[str, Any], file: str, applied: Mapping[str, Any]) -> Pro
                    input=ro(inp), weights=ro(w), bias=ro(bias), threshold=ro(th),
                    refractory=ro(ref), noise=ro(noise), params=ro(params),
                    overrides=ro(overrides), file=file, applied=ro(dict(applied)), raw=raw)
+
+
+# The phases each template implements: (section.key, allowed values); anything else is an
+# inconsistent combination.
+_TEMPLATE_FIXED = {
+    "current": {"decay.kind": ("multiply", "shift", "none"),
+                "weights.format": ("loihi", "int_shift"), "bias.format": ("mant_exp", "int"),
+                "reset": ("zero", "to_value", "subtract", "none"),
+                "noise.kind": ("none", "uniform", "sum_uniform", "binomial")},
+    "xylo": {"decay.kind": ("multiply", "shift", "none"), "weights.format": ("loihi", "int_shift"),
+             "bias.format": ("mant_exp", "int"), "reset": ("zero", "to_value", "subtract", "none"),
+             "noise.kind": ("none",)},
+    "spinnaker": {"decay.kind": ("fixed_factor",), "weights.format": ("uint_receptor",),
+                  "bias.format": ("offset",), "reset": ("to_value",), "noise.kind": ("none",)},
+    "truenorth": {"decay.kind": ("linear",), "weights.format": ("crossbar",),
+                  "bias.format": ("leak",), "reset": ("per_neuron",),
+                  "noise.kind": ("bernoulli", "none")},
+}
+SPINNAKER_PARAMS = ("v_rest", "v_reset", "v_thresh", "exp_tc", "r_membrane", "i_offset",
+                    "refract_ticks", "syn_decay", "syn_init", "ring_buffer_shift")
+TRUENORTH_PARAMS = ("syn_weight", "syn_stochastic", "leak", "leak_stochastic", "leak_reversal",
+                    "alpha", "beta", "kappa", "gamma", "v_reset", "threshold_mask")
+
+
+def _check_template(c, template, state, decay, inp, w, bias, th, ref, noise, params) -> None:
+    """Reject phase settings the template's tick does not implement."""
+    fixed = _TEMPLATE_FIXED[template]
+    for name, d in decay.items():
+        if d.kind not in fixed["decay.kind"]:
+            c.fail(f"decay.{name}.kind", d.kind, f"not a decay of template {template!r}",
+                   ", ".join(fixed["decay.kind"]))
+    for key, value in (("weights.format", w["format"]), ("bias.format", bias["format"]),
+                       ("noise.kind", noise["kind"])):
+        if value not in fixed[key]:
+            c.fail(key, value, f"not supported by template {template!r}", ", ".join(fixed[key]))
+    if th["reset"] not in fixed["reset"]:
+        c.fail("threshold.reset", th["reset"], f"not supported by template {template!r}",
+               ", ".join(fixed["reset"]))
+    if template not in ("spinnaker", "truenorth"):
+        return
+    need = SPINNAKER_PARAMS if template == "spinnaker" else TRUENORTH_PARAMS
+    for p in need:
+        if p not in params:
+            c.fail(f"params.{p}", None, f"missing register of template {template!r}")
+    if th["max_spikes"] != 1 or th["shift"] != 0:
+        c.fail("threshold.max_spikes", th["max_spikes"], f"template {template!r} fires at most "
+               "once per tick, threshold.shift = 0", "max_spikes = 1, shift = 0")
+    if inp["delay"] < 1:
+        c.fail("input.delay", inp["delay"], "the minimum synaptic delay is one tick", "1..64")
+    for name, s in state.items():
+        if not s.signed or s.bits > 32 or s.overflow not in (Overflow.WRAP, Overflow.SATURATE):
+            c.fail(f"state.{name}", f"bits={s.bits}, signed={s.signed}, "
+                   f"overflow={s.overflow.name.lower()}", f"template {template!r} registers are "
+                   "signed, at most 32 bits, wrap or saturate",
+                   "signed, bits <= 32, wrap or saturate")
+    if template == "spinnaker":
+        if state["isyn"].synapses != 2:
+            c.fail("state.isyn.synapses", state["isyn"].synapses, "SpiNNaker's LIF has one "
+                   "excitatory and one inhibitory synapse", "2")
+        if inp["accumulate"] != "saturating_per_spike":
+            c.fail("input.accumulate", inp["accumulate"], "the ring buffer adds one weight per "
+                   "spike, saturating", "saturating_per_spike")
+        for name, d in decay.items():
+            if d.rounding not in (Rounding.FLOOR, Rounding.TOWARD_ZERO, Rounding.HALF_UP,
+                                  Rounding.HALF_EVEN):
+                c.fail(f"decay.{name}.rounding", d.rounding.name.lower(), "not implemented by "
+                       "the spinnaker template", "floor, toward_zero, half_up, half_even")
+            if d.shift not in (15, 32) or (name == "v") != (d.shift == 15):
+                c.fail(f"decay.{name}.shift", d.shift, "SpiNNaker factors are s16.15 (v) and "
+                       "u0.32 (isyn)", "15 for v, 32 for isyn")
+        if ref["register"] != "refract_ticks":
+            c.fail("refractory.register", ref["register"], "the spinnaker template counts "
+                   "refractory ticks in refract_ticks", "refract_ticks")
+    else:
+        if params["syn_weight"].scope != "synapse":
+            c.fail("params.syn_weight.scope", params["syn_weight"].scope, "one weight per "
+                   "neuron and axon type", "synapse")
+        if ref["register"] != "":
+            c.fail("refractory.register", ref["register"], "TrueNorth has no refractory "
+                   "counter", "''")
+        if params["gamma"].default > 2:
+            c.fail("params.gamma.default", params["gamma"].default, "reset mode", "0, 1, 2")
+        if noise["kind"] == "bernoulli" and not 1 <= noise["mant_bits"] <= 16:
+            c.fail("noise.mant_bits", noise["mant_bits"], "width of the PRN compared with "
+                   "|weight| and |leak|", "1..16")
 
 
 def _parse_value(text: str) -> Any:
