@@ -208,218 +208,41 @@ DONE, EVENTS_FULL, STRICT_OVERFLOW = 0, 1, 2
 
 @lru_cache(maxsize=None)
 def current_kernel(cfg: tuple):
-    """Return the compiled kernels ``(run, run_independent)`` of the ``current`` template.
+    """Return the compiled tick kernel of the ``current`` template for the modes ``cfg``.
 
     ``cfg`` is the mode tuple built by :func:`emulator.engine.current_config`:
     (u decay kind, u rounding, u offset, u shift, u min_step, v decay kind,
     v rounding, v offset, v shift, v min_step, u overflow, v overflow,
     compare >=, reset, max spikes, noise kind, noise on v, has refractory,
-    threshold shift, strict).  Population registers (du, dv, vth, refractory,
-    v_reset, noise_exp) are (B,) int64, the bias (B, n).
+    threshold shift, strict).  The kernel captures only these integers (no
+    other dispatcher), so numba folds every mode branch and caches it on disk.
     """
     (DK_U, RND_U, OFF_U, SH_U, MIN_U, DK_V, RND_V, OFF_V, SH_V, MIN_V, OVF_U, OVF_V,
      CMP_GE, RESET, MAX_SPK, NOISE, NOISE_ON_V, HAS_REF, TH_SHIFT, STRICT) = cfg
 
-    @_inline
-    def update_range(t, u, v, ref, a_tick, has_a, c_du, c_dv, c_th, bias, c_refr, c_vreset,
-                     c_nexp, keys, sc, spk, oflag):
-        """Tick ``t`` of a block of neurons of one run, in chip order.
-
-        ``u``, ``v``, ``ref``, ``bias``, ``keys`` are 1-d views of the block;
-        ``a_tick[i]`` is the synaptic input of neuron i (if ``has_a``).
-        Population registers come as scalars (``c_*``; ``c_th`` already
-        shifted).  Writes u, v, ref in place, the spike counts into ``spk[i]``
-        and the overflow flags into ``oflag[i]`` (bit 0: u, bit 1: v); returns
-        (OR of all flags, spikes).  Flags are stored rather than counted here:
-        a store keeps the loop vectorisable, a second reduction does not.
-        """
-        u_bits, u_lo, u_hi = sc[SC_U_BITS], sc[SC_U_LO], sc[SC_U_HI]
-        v_bits, v_lo, v_hi = sc[SC_V_BITS], sc[SC_V_LO], sc[SC_V_HI]
-        n_bits, n_terms, act = sc[SC_N_BITS], sc[SC_N_TERMS], sc[SC_ACT]
-        any_flag = np.int64(0)
-        n_s = np.int64(0)
-        for i in range(u.size):
-            uu = u[i]
-            vv = v[i]
-            a = a_tick[i] if has_a else np.int64(0)
-            # 1. current: u = decay(u) + (a_in << act_shift) [+ noise]
-            r = np.int64(0)
-            if RND_U == STOCHASTIC:
-                r = uniform_bits(draw(keys[i], t, STREAM_ROUND_U),
-                                 SH_U if DK_U == DECAY_MULTIPLY else c_du)
-            x = uu - decay_step(uu, c_du, DK_U, SH_U, OFF_U, RND_U, MIN_U, r) + (a << act)
-            noise = np.int64(0)
-            if NOISE != NOISE_NONE:
-                noise = noise_sample(keys[i], t, NOISE, n_bits, n_terms) << c_nexp
-                if not NOISE_ON_V:
-                    x += noise
-            uu = bring_into(x, u_bits, u_lo, u_hi, OVF_U)
-            o_u = uu != x
-            # 2. voltage: v = decay(v) + u + bias [+ noise]
-            r = np.int64(0)
-            if RND_V == STOCHASTIC:
-                r = uniform_bits(draw(keys[i], t, STREAM_ROUND_V),
-                                 SH_V if DK_V == DECAY_MULTIPLY else c_dv)
-            y = vv - decay_step(vv, c_dv, DK_V, SH_V, OFF_V, RND_V, MIN_V, r) + uu + bias[i]
-            if NOISE_ON_V:
-                y += noise
-            w = bring_into(y, v_bits, v_lo, v_hi, OVF_V)
-            o_v = w != y
-            # 3. threshold and reset (a refractory neuron holds v and cannot spike)
-            rr = ref[i] if HAS_REF else np.int64(0)
-            active = rr <= 0
-            if HAS_REF:
-                o_v = o_v & active
-                w = w if active else vv
-            k = np.int64(0)
-            if MAX_SPK == 1:
-                fire = active & ((w >= c_th) if CMP_GE else (w > c_th))
-                k = np.int64(fire)
-                if RESET == RESET_ZERO:
-                    w = np.int64(0) if fire else w
-                elif RESET == RESET_TO_VALUE:
-                    w = c_vreset if fire else w
-                elif RESET == RESET_SUBTRACT:
-                    w = w - c_th if fire else w
-            else:
-                while active and k < MAX_SPK and ((w >= c_th) if CMP_GE else (w > c_th)):
-                    k += 1
-                    w = w - c_th
-            # 4. refractory counter: loaded by a spike, counted down while positive
-            if HAS_REF:
-                rr = rr - (rr > 0)
-                ref[i] = c_refr if k > 0 else rr
-            u[i] = uu
-            v[i] = w
-            spk[i] = k
-            f = np.int64(o_u) | (np.int64(o_v) << 1)
-            oflag[i] = f
-            any_flag |= f
-            n_s += k
-        return any_flag, n_s
-
-    @_inline
-    def after_tick(t, b, j0, j1, spk, n_s, any_flag, a_tick, has_a, u, v,
-                   ev_tick, ev_batch, ev_neuron, ev_count, n_ev, rate, ovf, first, oflag,
-                   traced, tr_u, tr_v, tr_a):
-        """Bookkeeping after a tick of neurons j0..j1-1: events, rate, overflows, traces."""
-        if n_s > 0:
-            e = n_ev[0]
-            for i in range(j0, j1):
-                k = spk[i - j0]
-                if k > 0:
-                    ev_tick[e] = t
-                    ev_batch[e] = b
-                    ev_neuron[e] = i
-                    ev_count[e] = k
-                    e += 1
-            n_ev[0] = e
-            rate[b, t - 1] += n_s
-        if any_flag:
-            for i in range(j0, j1):
-                f = oflag[i - j0]
-                if f:
-                    ovf[b, 0] += f & 1
-                    ovf[b, 1] += f >> 1
-                    if STRICT and first[0] < 0:
-                        first[0], first[1], first[2], first[3] = t, b, i, 0 if f & 1 else 1
-        for j in range(traced.size):
-            i = traced[j]
-            if j0 <= i < j1:
-                tr_u[t - 1, b, j] = u[b, i]
-                tr_v[t - 1, b, j] = v[b, i]
-                tr_a[t - 1, b, j] = a_tick[i - j0] if has_a else 0
-
     @_njit
-    def run(t0, t1, u, v, ref, du, dv, vth, bias, refr, vreset, nexp, keys, sc,
-            ext, ring, proj, pre_idx, post_idx, w, a2a,
-            ev_tick, ev_batch, ev_neuron, ev_count, n_ev, rate, ovf, first,
-            traced, tr_u, tr_v, tr_a):
-        """Advance ticks t0..t1-1 (1-based chip ticks) of B independent runs of n neurons.
+    def run_block(t0, t1, b, j0, j1, u, v, ref, du, dv, vth, bias, refr, vreset, nexp, keys,
+                  sc, ext, ring, proj, pre_idx, post_idx, w, a2a, ev_tick, ev_batch,
+                  ev_neuron, ev_count, n_ev, rate, ovf, first, traced, tr_u, tr_v, tr_a):
+        """Advance ticks t0..t1-1 (1-based chip ticks) of neurons j0..j1-1 of run ``b``.
 
-        State u, v, ref (B, n) and the delay ring (D, B, n) are updated in place.
-        ``ext`` (t1-t0, B, n) or (0, B, n): input delivered per tick from input
-        channels.  Recurrent projections: rows of ``proj`` (kind 0 = CSR by pre,
-        1 = all-to-all), see :func:`emulator.engine.recurrent_tables`.
-        Returns ``(status, ticks_done)``.
+        A block without recurrent input (``proj`` empty) runs all its ticks while
+        its state stays in cache, and the neuron loop is vectorisable; with
+        recurrent projections the caller passes the whole population (j0 = 0,
+        j1 = n) and this tick's spikes are delivered into the delay ring
+        ``ring`` (D, B, n) for tick t + delay.  Population registers (du, dv,
+        vth, refr, vreset, nexp) are (B,), ``bias`` and ``keys`` (B, n).  ``ext``
+        (t1 - t0, B, n) or (0, B, n) is the input from input channels per tick.
+        Returns ``(status, ticks_done)``: EVENTS_FULL when the event buffer has
+        no room for another tick (grow it and call again from t0 + ticks_done),
+        STRICT_OVERFLOW at the first overflow in strict mode (then ``first`` =
+        tick, run, neuron, variable 0 = u / 1 = v).
         """
-        B, n = u.shape
-        D = ring.shape[0]
-        n_proj = proj.shape[0]
-        has_ext = ext.shape[0] > 0
-        spk = np.zeros((B, n), dtype=np.int64)
-        a_tick = np.zeros(n, dtype=np.int64)
-        oflag = np.zeros(n, dtype=np.int64)
-        cap = ev_tick.size
-        for t in range(t0, t1):
-            if n_ev[0] + B * n > cap:
-                return EVENTS_FULL, t - t0
-            slot = t % D
-            for b in range(B):
-                for i in range(n):     # 1. deliver
-                    a = ring[slot, b, i]
-                    ring[slot, b, i] = 0
-                    if has_ext:
-                        a += ext[t - t0, b, i]
-                    a_tick[i] = a
-                fl, n_s = update_range(t, u[b], v[b], ref[b], a_tick, True, du[b], dv[b],
-                                       vth[b] << TH_SHIFT, bias[b], refr[b], vreset[b],
-                                       nexp[b], keys[b], sc, spk[b], oflag)
-                after_tick(t, b, 0, n, spk[b], n_s, fl, a_tick, True, u, v, ev_tick,
-                           ev_batch, ev_neuron, ev_count, n_ev, rate, ovf, first, oflag,
-                           traced, tr_u, tr_v, tr_a)
-                if STRICT and first[0] >= 0:
-                    return STRICT_OVERFLOW, t - t0 + 1
-            # recurrent delivery of this tick's spikes, per projection: sum, then shift
-            for p in range(n_proj):
-                kind, pre0, pre1, post0, post1, ptr0, exp_, delay = (
-                    proj[p, 0], proj[p, 1], proj[p, 2], proj[p, 3], proj[p, 4], proj[p, 5],
-                    proj[p, 6], proj[p, 7])
-                ds = (t + delay) % D
-                for b in range(B):
-                    if kind == 1:
-                        cnt = np.int64(0)
-                        for j in range(pre0, pre1):
-                            cnt += spk[b, j]
-                        if cnt == 0:
-                            continue
-                        tot = a2a[p] * cnt
-                        tot = (tot << exp_) if exp_ >= 0 else (tot >> -exp_)
-                        for i in range(post0, post1):
-                            ring[ds, b, i] += tot
-                    else:
-                        acc = np.zeros(post1 - post0, dtype=np.int64)
-                        anyspk = False
-                        for j in range(pre0, pre1):
-                            s = spk[b, j]
-                            if s == 0:
-                                continue
-                            anyspk = True
-                            jj = j - pre0
-                            for q in range(pre_idx[ptr0 + jj], pre_idx[ptr0 + jj + 1]):
-                                acc[post_idx[q]] += w[q] * s
-                        if anyspk:
-                            for i in range(post1 - post0):
-                                x = acc[i]
-                                ring[ds, b, post0 + i] += (x << exp_) if exp_ >= 0 else (x >> -exp_)
-        return DONE, t1 - t0
-
-    @_njit
-    def run_block(t0, t1, b, j0, j1, u, v, ref, du, dv, vth, bias, refr, vreset, nexp,
-                  keys, sc, ext, ev_tick, ev_batch, ev_neuron, ev_count, n_ev, rate,
-                  ovf, first, traced, tr_u, tr_v, tr_a):
-        """Ticks t0..t1-1 of neurons j0..j1-1 of run b, which receive no recurrent input.
-
-        The block runs all ticks while its state stays in cache, and its neuron
-        loop is vectorisable.  The integers are those of :func:`run`, since such
-        neurons do not interact.  ``ext`` (t1 - t0, B, n) or (0, B, n) is the
-        input of each tick.  Returns ``(status, ticks_done)``: EVENTS_FULL when
-        the event buffer has no room for another tick (grow it and call again
-        from ``t0 + ticks_done``).  In strict mode the caller passes the whole
-        population as one block, so the first overflow found is the earliest.
-        """
-        has_ext = ext.shape[0] > 0
         m = j1 - j0
+        n_proj = proj.shape[0]
+        D = ring.shape[0]
+        has_ext = ext.shape[0] > 0
+        has_a = has_ext or n_proj > 0
         spk = np.zeros(m, dtype=np.int64)
         a_tick = np.zeros(m, dtype=np.int64)
         oflag = np.zeros(m, dtype=np.int64)
@@ -427,20 +250,143 @@ def current_kernel(cfg: tuple):
         bias_b, keys_b = bias[b, j0:j1], keys[b, j0:j1]
         c_du, c_dv, c_th = du[b], dv[b], vth[b] << TH_SHIFT
         c_refr, c_vreset, c_nexp = refr[b], vreset[b], nexp[b]
+        u_bits, u_lo, u_hi = sc[SC_U_BITS], sc[SC_U_LO], sc[SC_U_HI]
+        v_bits, v_lo, v_hi = sc[SC_V_BITS], sc[SC_V_LO], sc[SC_V_HI]
+        n_bits, n_terms, act = sc[SC_N_BITS], sc[SC_N_TERMS], sc[SC_ACT]
         cap = ev_tick.size
         for t in range(t0, t1):
             if n_ev[0] + m > cap:
                 return EVENTS_FULL, t - t0
+            # 0. deliver: input of this tick from the delay ring and the input channels
+            if n_proj > 0:
+                slot = t % D
+                for i in range(m):
+                    a_tick[i] = ring[slot, b, j0 + i]
+                    ring[slot, b, j0 + i] = 0
             if has_ext:
                 for i in range(m):
-                    a_tick[i] = ext[t - t0, b, j0 + i]
-            fl, n_s = update_range(t, u_b, v_b, ref_b, a_tick, has_ext, c_du, c_dv, c_th,
-                                   bias_b, c_refr, c_vreset, c_nexp, keys_b, sc, spk, oflag)
-            after_tick(t, b, j0, j1, spk, n_s, fl, a_tick, has_ext, u, v,
-                       ev_tick, ev_batch, ev_neuron, ev_count, n_ev, rate, ovf, first,
-                       oflag, traced, tr_u, tr_v, tr_a)
+                    a_tick[i] = (a_tick[i] if n_proj > 0 else 0) + ext[t - t0, b, j0 + i]
+            # the neuron loop: branch-free where it can be, flags stored (a second
+            # reduction would stop the vectoriser)
+            any_flag = np.int64(0)
+            n_s = np.int64(0)
+            for i in range(m):
+                uu = u_b[i]
+                vv = v_b[i]
+                a = a_tick[i] if has_a else np.int64(0)
+                # 1. current: u = decay(u) + (a_in << act_shift) [+ noise]
+                r = np.int64(0)
+                if RND_U == STOCHASTIC:
+                    r = uniform_bits(draw(keys_b[i], t, STREAM_ROUND_U),
+                                     SH_U if DK_U == DECAY_MULTIPLY else c_du)
+                x = uu - decay_step(uu, c_du, DK_U, SH_U, OFF_U, RND_U, MIN_U, r) + (a << act)
+                noise = np.int64(0)
+                if NOISE != NOISE_NONE:
+                    noise = noise_sample(keys_b[i], t, NOISE, n_bits, n_terms) << c_nexp
+                    if not NOISE_ON_V:
+                        x += noise
+                uu = bring_into(x, u_bits, u_lo, u_hi, OVF_U)
+                o_u = uu != x
+                # 2. voltage: v = decay(v) + u + bias [+ noise]
+                r = np.int64(0)
+                if RND_V == STOCHASTIC:
+                    r = uniform_bits(draw(keys_b[i], t, STREAM_ROUND_V),
+                                     SH_V if DK_V == DECAY_MULTIPLY else c_dv)
+                y = vv - decay_step(vv, c_dv, DK_V, SH_V, OFF_V, RND_V, MIN_V, r) + uu + bias_b[i]
+                if NOISE_ON_V:
+                    y += noise
+                wv = bring_into(y, v_bits, v_lo, v_hi, OVF_V)
+                o_v = wv != y
+                # 3. threshold and reset (a refractory neuron holds v and cannot spike)
+                rr = ref_b[i] if HAS_REF else np.int64(0)
+                active = rr <= 0
+                if HAS_REF:
+                    o_v = o_v & active
+                    wv = wv if active else vv
+                k = np.int64(0)
+                if MAX_SPK == 1:
+                    fire = active & ((wv >= c_th) if CMP_GE else (wv > c_th))
+                    k = np.int64(fire)
+                    if RESET == RESET_ZERO:
+                        wv = np.int64(0) if fire else wv
+                    elif RESET == RESET_TO_VALUE:
+                        wv = c_vreset if fire else wv
+                    elif RESET == RESET_SUBTRACT:
+                        wv = wv - c_th if fire else wv
+                else:
+                    while active and k < MAX_SPK and ((wv >= c_th) if CMP_GE else (wv > c_th)):
+                        k += 1
+                        wv = wv - c_th
+                # 4. refractory counter: loaded by a spike, counted down while positive
+                if HAS_REF:
+                    rr = rr - (rr > 0)
+                    ref_b[i] = c_refr if k > 0 else rr
+                u_b[i] = uu
+                v_b[i] = wv
+                spk[i] = k
+                f = np.int64(o_u) | (np.int64(o_v) << 1)
+                oflag[i] = f
+                any_flag |= f
+                n_s += k
+            # 5. records: spike events, population rate, overflow counts, traces
+            if n_s > 0:
+                e = n_ev[0]
+                for i in range(m):
+                    if spk[i] > 0:
+                        ev_tick[e] = t
+                        ev_batch[e] = b
+                        ev_neuron[e] = j0 + i
+                        ev_count[e] = spk[i]
+                        e += 1
+                n_ev[0] = e
+                rate[b, t - 1] += n_s
+            if any_flag:
+                for i in range(m):
+                    f = oflag[i]
+                    if f:
+                        ovf[b, 0] += f & 1
+                        ovf[b, 1] += f >> 1
+                        if STRICT and first[0] < 0:
+                            first[0], first[1], first[2] = t, b, j0 + i
+                            first[3] = 0 if f & 1 else 1
+            for j in range(traced.size):
+                i = traced[j] - j0
+                if 0 <= i < m:
+                    tr_u[t - 1, b, j] = u_b[i]
+                    tr_v[t - 1, b, j] = v_b[i]
+                    tr_a[t - 1, b, j] = a_tick[i] if has_a else 0
             if STRICT and first[0] >= 0:
                 return STRICT_OVERFLOW, t - t0 + 1
+            # 6. recurrent delivery of this tick's spikes, per projection: sum, then shift
+            if n_s > 0:
+                for p in range(n_proj):
+                    kind, pre0, pre1, post0, post1 = proj[p, 0], proj[p, 1], proj[p, 2], proj[p, 3], proj[p, 4]
+                    ptr0, exp_, delay = proj[p, 5], proj[p, 6], proj[p, 7]
+                    ds = (t + delay) % D
+                    if kind == 1:
+                        cnt = np.int64(0)
+                        for j in range(pre0, pre1):
+                            cnt += spk[j]
+                        if cnt > 0:
+                            tot = a2a[p] * cnt
+                            tot = (tot << exp_) if exp_ >= 0 else (tot >> -exp_)
+                            for i in range(post0, post1):
+                                ring[ds, b, i] += tot
+                    else:
+                        acc = np.zeros(post1 - post0, dtype=np.int64)
+                        hit = False
+                        for j in range(pre0, pre1):
+                            sj = spk[j]
+                            if sj == 0:
+                                continue
+                            hit = True
+                            jj = j - pre0
+                            for q in range(pre_idx[ptr0 + jj], pre_idx[ptr0 + jj + 1]):
+                                acc[post_idx[q]] += w[q] * sj
+                        if hit:
+                            for i in range(post1 - post0):
+                                x = acc[i]
+                                ring[ds, b, post0 + i] += (x << exp_) if exp_ >= 0 else (x >> -exp_)
         return DONE, t1 - t0
 
-    return run, run_block
+    return run_block

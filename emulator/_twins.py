@@ -83,103 +83,103 @@ def _p(arr, b, i):
     return int(arr[b, i if arr.shape[1] > 1 else 0])
 
 
-def current_run(t0, t1, u, v, ref, du, dv, vth, bias, refr, vreset, nexp, keys, sc,
+def current_run(t0, t1, b, j0, j1, u, v, ref, du, dv, vth, bias, refr, vreset, nexp, keys, sc,
                 ext, ring, proj, pre_idx, post_idx, w, a2a,
                 ev_tick, ev_batch, ev_neuron, ev_count, n_ev, rate, ovf, first,
                 traced, tr_u, tr_v, tr_a, *, cfg):
-    """Twin of :func:`emulator._kernels.current_kernel` (same arguments and outputs)."""
+    """Twin of the kernel of :func:`emulator._kernels.current_kernel` (same arguments and outputs)."""
     (DK_U, RND_U, OFF_U, SH_U, MIN_U, DK_V, RND_V, OFF_V, SH_V, MIN_V, OVF_U, OVF_V,
      CMP_GE, RESET, MAX_SPK, NOISE, NOISE_ON_V, HAS_REF, TH_SHIFT, STRICT) = cfg
-    B, n = u.shape
     D = ring.shape[0]
     u_bits, u_lo, v_bits, v_lo = int(sc[0]), int(sc[1]), int(sc[3]), int(sc[4])
+    d_u, d_v = int(du[b]), int(dv[b])
+    th = int(vth[b]) << TH_SHIFT
     for t in range(t0, t1):
-        if n_ev[0] + B * n > ev_tick.size:
+        if n_ev[0] + (j1 - j0) > ev_tick.size:
             return K.EVENTS_FULL, t - t0
-        spikes = [[0] * n for _ in range(B)]
-        for b in range(B):
-            for i in range(n):
-                key = int(keys[b, i])
+        spikes = {}
+        for i in range(j0, j1):
+            key = int(keys[b, i])
+            a = 0
+            if len(proj):
                 a = int(ring[t % D, b, i])
                 ring[t % D, b, i] = 0
-                if ext.shape[0]:
-                    a += int(ext[t - t0, b, i])
-                uu, vv, rr = int(u[b, i]), int(v[b, i]), int(ref[b, i])
-                d_u, d_v = int(du[b]), int(dv[b])
-                # 1. current
+            if ext.shape[0]:
+                a += int(ext[t - t0, b, i])
+            uu, vv, rr = int(u[b, i]), int(v[b, i]), int(ref[b, i])
+            # 1. current
+            r = 0
+            if RND_U == K.STOCHASTIC:
+                r = top_bits(draw(key, t, K.STREAM_ROUND_U), SH_U if DK_U == K.DECAY_MULTIPLY else d_u)
+            x = uu - decay_step(uu, d_u, DK_U, SH_U, OFF_U, RND_U, MIN_U, r) + (a << int(sc[8]))
+            noise = 0
+            if NOISE != K.NOISE_NONE:
+                noise = noise_sample(key, t, NOISE, int(sc[6]), int(sc[7])) << int(nexp[b])
+                if not NOISE_ON_V:
+                    x += noise
+            uu = _reg(x, u_bits, u_lo, OVF_U)
+            o_u, o_v = uu != x, False
+            k = 0
+            if HAS_REF and rr > 0:
+                rr -= 1                      # refractory: v held, no spike
+            else:
+                # 2. voltage
                 r = 0
-                if RND_U == K.STOCHASTIC:
-                    r = top_bits(draw(key, t, K.STREAM_ROUND_U), SH_U if DK_U == K.DECAY_MULTIPLY else d_u)
-                x = uu - decay_step(uu, d_u, DK_U, SH_U, OFF_U, RND_U, MIN_U, r) + (a << int(sc[8]))
-                noise = 0
-                if NOISE != K.NOISE_NONE:
-                    noise = noise_sample(key, t, NOISE, int(sc[6]), int(sc[7])) << int(nexp[b])
-                    if not NOISE_ON_V:
-                        x += noise
-                uu = _reg(x, u_bits, u_lo, OVF_U)
-                o_u, o_v = uu != x, False
-                k = 0
-                if HAS_REF and rr > 0:
-                    rr -= 1
-                else:
-                    # 2. voltage
-                    r = 0
-                    if RND_V == K.STOCHASTIC:
-                        r = top_bits(draw(key, t, K.STREAM_ROUND_V), SH_V if DK_V == K.DECAY_MULTIPLY else d_v)
-                    x = vv - decay_step(vv, d_v, DK_V, SH_V, OFF_V, RND_V, MIN_V, r) + uu + _p(bias, b, i)
-                    if NOISE_ON_V:
-                        x += noise
-                    vv = _reg(x, v_bits, v_lo, OVF_V)
-                    o_v = vv != x
-                    # 3. threshold and reset
-                    th = int(vth[b]) << TH_SHIFT
-                    while k < MAX_SPK and (vv >= th if CMP_GE else vv > th):
-                        k += 1
-                        if RESET == K.RESET_ZERO:
-                            vv = 0
-                        elif RESET == K.RESET_TO_VALUE:
-                            vv = int(vreset[b])
-                        elif RESET == K.RESET_SUBTRACT:
-                            vv -= th
-                        if RESET != K.RESET_SUBTRACT:
-                            break
-                    # 4. refractory
-                    if HAS_REF and k > 0:
-                        rr = int(refr[b])
-                u[b, i], v[b, i], ref[b, i] = uu, vv, rr
-                spikes[b][i] = k
-                for var, flag in ((0, o_u), (1, o_v)):
-                    if flag:
-                        ovf[b, var] += 1
-                        if STRICT and first[0] < 0:
-                            first[:] = (t, b, i, var)
-                if k:
-                    e = n_ev[0]
-                    ev_tick[e], ev_batch[e], ev_neuron[e], ev_count[e] = t, b, i, k
-                    n_ev[0] = e + 1
-                    rate[b, t - 1] += k
-                for j, idx in enumerate(traced):
-                    if idx == i:
-                        tr_u[t - 1, b, j], tr_v[t - 1, b, j], tr_a[t - 1, b, j] = uu, vv, a
-            if STRICT and first[0] >= 0:
-                return K.STRICT_OVERFLOW, t - t0 + 1
+                if RND_V == K.STOCHASTIC:
+                    r = top_bits(draw(key, t, K.STREAM_ROUND_V), SH_V if DK_V == K.DECAY_MULTIPLY else d_v)
+                x = vv - decay_step(vv, d_v, DK_V, SH_V, OFF_V, RND_V, MIN_V, r) + uu + int(bias[b, i])
+                if NOISE_ON_V:
+                    x += noise
+                vv = _reg(x, v_bits, v_lo, OVF_V)
+                o_v = vv != x
+                # 3. threshold and reset
+                while k < MAX_SPK and (vv >= th if CMP_GE else vv > th):
+                    k += 1
+                    if RESET == K.RESET_ZERO:
+                        vv = 0
+                    elif RESET == K.RESET_TO_VALUE:
+                        vv = int(vreset[b])
+                    elif RESET == K.RESET_SUBTRACT:
+                        vv -= th
+                    if RESET != K.RESET_SUBTRACT:
+                        break
+                # 4. refractory
+                if HAS_REF and k > 0:
+                    rr = int(refr[b])
+            u[b, i], v[b, i], ref[b, i] = uu, vv, rr
+            spikes[i] = k
+            for var, flag in ((0, o_u), (1, o_v)):
+                if flag:
+                    ovf[b, var] += 1
+            if STRICT and (o_u or o_v) and first[0] < 0:
+                first[:] = (t, b, i, 0 if o_u else 1)
+            if k:
+                e = n_ev[0]
+                ev_tick[e], ev_batch[e], ev_neuron[e], ev_count[e] = t, b, i, k
+                n_ev[0] = e + 1
+                rate[b, t - 1] += k
+            for j, idx in enumerate(traced):
+                if idx == i:
+                    tr_u[t - 1, b, j], tr_v[t - 1, b, j] = uu, vv
+                    tr_a[t - 1, b, j] = a
+        if STRICT and first[0] >= 0:
+            return K.STRICT_OVERFLOW, t - t0 + 1
         # recurrent delivery: per projection, sum weights of spiking sources, then shift
         for row, wa in zip(proj, a2a):
             kind, pre0, pre1, post0, post1, ptr0, e, delay = (int(x) for x in row)
-            for b in range(B):
-                acc = [0] * (post1 - post0)
-                for j in range(pre0, pre1):
-                    s = spikes[b][j]
-                    if not s:
-                        continue
-                    if kind == 1:
-                        acc = [x + int(wa) * s for x in acc]
-                    else:
-                        jj = j - pre0
-                        for q in range(int(pre_idx[ptr0 + jj]), int(pre_idx[ptr0 + jj + 1])):
-                            acc[int(post_idx[q])] += int(w[q]) * s
-                for i, x in enumerate(acc):
-                    ring[(t + delay) % D, b, post0 + i] += (x << e) if e >= 0 else (x >> -e)
+            acc = [0] * (post1 - post0)
+            for j in range(pre0, pre1):
+                s = spikes.get(j, 0)
+                if not s:
+                    continue
+                if kind == 1:
+                    acc = [x + int(wa) * s for x in acc]
+                else:
+                    jj = j - pre0
+                    for q in range(int(pre_idx[ptr0 + jj]), int(pre_idx[ptr0 + jj + 1])):
+                        acc[int(post_idx[q])] += int(w[q]) * s
+            for i, x in enumerate(acc):
+                ring[(t + delay) % D, b, post0 + i] += (x << e) if e >= 0 else (x >> -e)
     return K.DONE, t1 - t0
 
 
@@ -245,6 +245,219 @@ def xylo_run(t0, t1, isyn, v, spk_prev, dash_syn, dash_mem, th, bias, sc, spikes
                         tr_v[t - 1, b, j] = vv
                         tr_i[t - 1, b, j, :] = isyn[b, i, :]
             spk_prev[b, :] = now
+            if STRICT and first[0] >= 0:
+                return K.STRICT_OVERFLOW, t - t0 + 1
+    return K.DONE, t1 - t0
+
+
+# ---------------------------------------------------------------------------------
+# spinnaker template (sPyNNaker LIF, exponential current synapses)
+
+def spinnaker_run(t0, t1, v, isyn, ref, ring, v_rest, v_reset, v_th, exp_tc, r_mem, i_off, refr,
+                  syn_decay, syn_init, rb_shift, sc, spikes_in, proj, pre_ptr, post_idx, w,
+                  counts, ovf, first, traced, tr_v, tr_i, tr_r, *, cfg):
+    """Twin of :func:`emulator._spinnaker.spinnaker_kernel` (same arguments and outputs)."""
+    RND_V, RND_S, OVF_V, OVF_S = cfg
+    CMP_GE, STRICT = not sc[7], bool(sc[8])
+    B, n, S = isyn.shape
+    D = ring.shape[0]
+    v_bits, v_lo, s_bits, s_lo, rb_max = int(sc[0]), int(sc[1]), int(sc[3]), int(sc[4]), int(sc[6])
+
+    def reg_v(x):
+        return _reg(x, v_bits, v_lo, OVF_V)
+
+    def reg_s(x):
+        return _reg(x, s_bits, s_lo, OVF_S)
+
+    def mul1615(a, b):
+        """s16.15 * s16.15: the exact product divided by 2**15, rounded."""
+        return shift_round(a * b, 15, Rounding(RND_V))
+
+    def mul032(x, d):
+        """s16.15 * u0.32: the exact product divided by 2**32, rounded."""
+        return shift_round(x * d, 32, Rounding(RND_S))
+
+    def trap(t, b, i, var):
+        if STRICT and first[0] < 0:
+            first[:] = (t, b, i, var)
+
+    for t in range(t0, t1):
+        slot = t % D
+        for b in range(B):
+            for i in range(n):
+                o_s = False
+                for k in range(S):                          # 1. ring buffer -> isyn
+                    x = int(isyn[b, i, k])
+                    rb = int(ring[slot, b, i, k])
+                    ring[slot, b, i, k] = 0
+                    if rb:
+                        a = rb << int(rb_shift[b, i, k])
+                        inp = overflow(a, s_bits, True, Overflow.WRAP)   # (int32) << wraps
+                        o_s |= inp != a
+                        y = x + mul032(inp, int(syn_init[b, i, k]))
+                        x = reg_s(y)
+                        o_s |= x != y
+                    isyn[b, i, k] = x
+                vv, rr = int(v[b, i]), int(ref[b, i])
+                o_v = False
+                if rr <= 0:                                 # 2. closed-form LIF update
+                    chain = []
+                    cur = reg_v(int(isyn[b, i, 0]) - int(isyn[b, i, 1]))
+                    chain.append((cur, int(isyn[b, i, 0]) - int(isyn[b, i, 1])))
+                    y = cur + int(i_off[b, i])
+                    cur = reg_v(y)
+                    chain.append((cur, y))
+                    y = mul1615(cur, int(r_mem[b, i]))
+                    alpha = reg_v(y)
+                    chain.append((alpha, y))
+                    y = alpha + int(v_rest[b, i])
+                    alpha = reg_v(y)
+                    chain.append((alpha, y))
+                    y = alpha - vv
+                    diff = reg_v(y)
+                    chain.append((diff, y))
+                    y = mul1615(int(exp_tc[b, i]), diff)
+                    m = reg_v(y)
+                    chain.append((m, y))
+                    y = alpha - m
+                    vv = reg_v(y)
+                    chain.append((vv, y))
+                    o_v = any(a != b_ for a, b_ in chain)
+                else:
+                    rr -= 1                                 # refractory: V frozen
+                th = int(v_th[b, i])
+                fire = vv >= th if CMP_GE else vv > th      # 3. threshold, reset
+                if fire:
+                    vv, rr = int(v_reset[b, i]), int(refr[b, i])
+                v[b, i], ref[b, i] = vv, rr
+                counts[t - 1, b, i] = int(fire)
+                for k in range(S):                          # 4. shape
+                    y = mul032(int(isyn[b, i, k]), int(syn_decay[b, i, k]))
+                    isyn[b, i, k] = reg_s(y)
+                    o_s |= int(isyn[b, i, k]) != y
+                if o_v:
+                    ovf[b, 0] += 1
+                    trap(t, b, i, 0)
+                if o_s:
+                    ovf[b, 1] += 1
+                    trap(t, b, i, 1)
+            # 5. spikes of tick t -> ring slot t + delay, one saturating add per spike
+            for row in proj:
+                src, pre0, pre1, post0, post1, ptr0, syn, delay, kind, wa, _ = (int(x) for x in row)
+                ds = (t + delay) % D
+                for j in range(pre0, pre1):
+                    c = int(spikes_in[b, t - 1, j]) if src == 0 else int(counts[t - 1, b, j])
+                    if kind == 1:
+                        targets = [(post0 + q, wa) for q in range(post1 - post0)]
+                    else:
+                        jj = ptr0 + j - pre0
+                        targets = [(post0 + int(post_idx[q]), int(w[q]))
+                                   for q in range(int(pre_ptr[jj]), int(pre_ptr[jj + 1]))]
+                    for i, wq in targets:
+                        for _ in range(c):
+                            acc = int(ring[ds, b, i, syn]) + wq
+                            if acc > rb_max:                # sPyNNaker: if (acc & 0x10000)
+                                acc = rb_max
+                                ovf[b, 2] += 1
+                                trap(t, b, i, 2)
+                            ring[ds, b, i, syn] = acc
+            for jj, i in enumerate(traced):
+                tr_v[t - 1, b, jj], tr_r[t - 1, b, jj] = v[b, i], ref[b, i]
+                tr_i[t - 1, b, jj, :] = isyn[b, i, :]
+            if STRICT and first[0] >= 0:
+                return K.STRICT_OVERFLOW, t - t0 + 1
+    return K.DONE, t1 - t0
+
+
+# ---------------------------------------------------------------------------------
+# truenorth template (Cassidy et al. 2013)
+
+def truenorth_run(t0, t1, v, ring, sw, sb, leak, lc, eps, alpha, beta, kappa, gamma, vr, mask,
+                  keys, sc, spikes_in, proj, pre_ptr, post_idx, axon_proj, counts, ovf, first,
+                  traced, tr_v, *, cfg):
+    """Twin of :func:`emulator._truenorth.truenorth_kernel` (same arguments and outputs)."""
+    from emulator._truenorth import STREAM_LEAK, STREAM_SYNAPSE, STREAM_THRESHOLD
+
+    STOCH, OVF_V = cfg
+    STOCH_SYN = STOCH_LEAK = STOCH_TH = STOCH
+    CMP_GE, STRICT = not sc[4], bool(sc[5])
+    B, n = v.shape
+    D = ring.shape[0]
+    v_bits, v_lo, rho_bits = int(sc[0]), int(sc[1]), int(sc[3])
+
+    def sgn(x):
+        return (x > 0) - (x < 0)
+
+    def F(s, key, t, stream):
+        """F(s, rho) = 1 if |s| >= rho, rho uniform on 1..2**rho_bits."""
+        rho = top_bits(draw(key, t, stream), rho_bits) + 1
+        return 1 if abs(s) >= rho else 0
+
+    # the axons of each projection, in axon order: (projection row, source index)
+    axons = []
+    for row in proj:
+        axons += [(row, j) for j in range(int(row[1]), int(row[2]))]
+    for t in range(t0, t1):
+        for b in range(B):
+            for a, (row, j) in enumerate(axons):            # inputs of tick t -> axon delays
+                if row[0] == 0 and spikes_in[b, t - 1, j]:
+                    ring[(t + int(row[7])) % D, b, a] = 1
+            over = [False] * n
+            for a, (row, j) in enumerate(axons):            # 1. integrate, axon order
+                if not ring[t % D, b, a]:
+                    continue
+                ring[t % D, b, a] = 0
+                post0, post1, g = int(row[3]), int(row[4]), int(row[6])
+                if int(row[8]) == 1:
+                    targets = list(range(post0, post1)) if int(row[9]) else []
+                else:
+                    jj = int(row[5]) + j - int(row[1])
+                    targets = [post0 + int(post_idx[q])
+                               for q in range(int(pre_ptr[jj]), int(pre_ptr[jj + 1]))]
+                for i in targets:
+                    s = int(sw[b, i, g])
+                    if STOCH_SYN and sb[b, i, g]:
+                        x = F(s, int(keys[b, i]), t, STREAM_SYNAPSE + a) * sgn(s)
+                    else:
+                        x = s
+                    y = int(v[b, i]) + x
+                    v[b, i] = _reg(y, v_bits, v_lo, OVF_V)
+                    over[i] |= int(v[b, i]) != y
+            for i in range(n):
+                key, vv = int(keys[b, i]), int(v[b, i])
+                lam, c, e = int(leak[b, i]), int(lc[b, i]), int(eps[b, i])
+                omega = (1 - e) + e * sgn(vv)                # 2. leak
+                if STOCH_LEAK and c:
+                    drive = F(lam, key, t, STREAM_LEAK) * sgn(lam)
+                else:
+                    drive = lam
+                y = vv + omega * drive
+                vv = _reg(y, v_bits, v_lo, OVF_V)
+                o = vv != y
+                eta = 0                                       # 3. threshold, fire, reset
+                if STOCH_TH:
+                    eta = (draw(key, t, STREAM_THRESHOLD) >> 32) & int(mask[b, i])
+                al, be, ka, ga, R = (int(x[b, i]) for x in (alpha, beta, kappa, gamma, vr))
+                fire = vv >= al + eta if CMP_GE else vv > al + eta
+                if fire:
+                    y = [R, vv - (al + eta), vv][ga]
+                elif vv < -(be * ka + (be + eta) * (1 - ka)):
+                    y = -be * ka + [-R, vv + (be + eta), vv][ga] * (1 - ka)
+                else:
+                    y = vv
+                vv = _reg(y, v_bits, v_lo, OVF_V)
+                o |= vv != y
+                v[b, i] = vv
+                counts[t - 1, b, i] = int(fire)
+                if o or over[i]:
+                    ovf[b, 0] += 1
+                    if STRICT and first[0] < 0:
+                        first[:] = (t, b, i, 0)
+            for a, (row, j) in enumerate(axons):            # spikes of tick t -> axon delays
+                if row[0] == 1 and counts[t - 1, b, j]:
+                    ring[(t + int(row[7])) % D, b, a] = 1
+            for jj, i in enumerate(traced):
+                tr_v[t - 1, b, jj] = v[b, i]
             if STRICT and first[0] >= 0:
                 return K.STRICT_OVERFLOW, t - t0 + 1
     return K.DONE, t1 - t0

@@ -77,9 +77,13 @@ def main(argv: list[str] | None = None) -> int:
     except FxlifError as exc:
         print(f"fxlif {args.command}: error: {exc}", file=sys.stderr)
         return 1
-    except BrokenPipeError:          # output piped into head: not an error
-        sys.stderr.close()
-        return 0
+    except OSError as exc:           # a file or folder that cannot be read or written
+        if isinstance(exc, BrokenPipeError):
+            sys.stderr.close()
+            return 0
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"fxlif {args.command}: error:{where}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"fxlif {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -287,7 +287,11 @@ def simulate(profile: Profile, network: Network, inputs=None, *, ticks: int,
     """
     if not isinstance(ticks, (int, np.integer)) or ticks < 1:
         raise NetworkError("must be a positive integer", key="ticks", value=ticks)
-    network.check(profile)
+    if profile.template == "truenorth":     # its axon types stand in for synapses
+        from emulator._truenorth import check_network
+        check_network(profile, network)
+    else:
+        network.check(profile)
     seeds = np.atleast_1d(np.asarray(seeds, dtype=np.int64))
     B = seeds.size
     spikes_in = _check_inputs(network, inputs, ticks, B)
@@ -296,6 +300,14 @@ def simulate(profile: Profile, network: Network, inputs=None, *, ticks: int,
     if profile.template == "xylo":
         from emulator._xylo import simulate_xylo
         return simulate_xylo(profile, network, spikes_in, ticks, seeds, strict, traced, backend)
+    if profile.template == "spinnaker":
+        from emulator._spinnaker import simulate_spinnaker
+        return simulate_spinnaker(profile, network, spikes_in, ticks, seeds, strict, traced,
+                                  backend)
+    if profile.template == "truenorth":
+        from emulator._truenorth import simulate_truenorth
+        return simulate_truenorth(profile, network, spikes_in, ticks, seeds, strict, traced,
+                                  backend)
     return _simulate_current(profile, network, spikes_in, ticks, seeds, strict, traced, backend)
 
 
@@ -336,15 +348,13 @@ def _simulate_current(profile, network, spikes_in, ticks, seeds, strict, traced,
     cfg = current_config(profile, strict, noise_kind, refractory=bool(refr.max() > 0))
     if backend == "twin":
         from emulator import _twins
-        run = functools.partial(_twins.current_run, cfg=cfg)
-        run_block = None
+        run_block = functools.partial(_twins.current_run, cfg=cfg)
     elif backend == "numba":
-        run, run_block = K.current_kernel(cfg)
+        run_block = K.current_kernel(cfg)
     else:
         raise NetworkError("unknown backend", key="backend", value=backend, allowed="numba, twin")
 
-    cap = max(EVENT_CAPACITY_MIN, 4 * B * n)
-    ev = [np.zeros(cap, dtype=np.int64) for _ in range(4)]
+    ev = [np.zeros(max(EVENT_CAPACITY_MIN, 4 * n), dtype=np.int64) for _ in range(4)]
     n_ev = np.zeros(1, dtype=np.int64)
     rate = np.zeros((B, ticks), dtype=np.int64)
     ovf = np.zeros((B, 2), dtype=np.int64)
@@ -356,42 +366,33 @@ def _simulate_current(profile, network, spikes_in, ticks, seeds, strict, traced,
            ((regs["du"], "du"), (regs["dv"], "dv"), (vth, profile.threshold["register"]),
             (refr, ref_name), (vreset, "v_reset"), (nexp, exp_name))]
     args_p = (*pop[:3], neuron_array(bias, n), *pop[3:], keys, sc)
-    outs = (n_ev, rate, ovf, first, traced, *tr)
+    # without recurrent input neurons are independent: cache-sized blocks run all ticks;
+    # with it (or in strict mode, to find the earliest overflow) the whole population
+    block = n if (proj.shape[0] or strict) else CACHE_BLOCK
     wall = 0.0
     empty_ext = np.zeros((0, B, n), dtype=np.int64)
+    status = K.DONE
     for t in range(1, ticks + 1, chunk):
         t_stop = min(ticks + 1, t + chunk)
         ext = external_input(profile, network, spikes_in, t, t_stop) if has_ext else empty_ext
         start = time.perf_counter()
-        if proj.shape[0] == 0 and run_block is not None:
-            # no recurrent input: cache-sized blocks of neurons, all ticks of the chunk
-            block = n if strict else CACHE_BLOCK
-            for bb in range(B):
-                for j0 in range(0, n, block):
-                    t_run = t
-                    while t_run < t_stop:
-                        status, done = run_block(t_run, t_stop, bb, j0, min(n, j0 + block),
-                                                 state["u"], state["v"], ref, *args_p,
-                                                 ext[t_run - t:] if has_ext else ext, *ev,
-                                                 *outs)
-                        t_run += done
-                        if status != K.EVENTS_FULL:
-                            break
-                        ev = [np.concatenate([e, np.zeros_like(e)]) for e in ev]
-                    if status == K.STRICT_OVERFLOW:
+        for bb in range(B):
+            for j0 in range(0, n, block):
+                t_run = t
+                while t_run < t_stop:
+                    status, done = run_block(t_run, t_stop, bb, j0, min(n, j0 + block),
+                                             state["u"], state["v"], ref, *args_p,
+                                             ext[t_run - t:] if has_ext else ext, ring, proj,
+                                             pre_idx, post_idx, w, a2a, *ev, n_ev, rate, ovf,
+                                             first, traced, *tr)
+                    t_run += done
+                    if status != K.EVENTS_FULL:
                         break
+                    ev = [np.concatenate([e, np.zeros_like(e)]) for e in ev]
                 if status == K.STRICT_OVERFLOW:
                     break
-        else:
-            t_run = t
-            while t_run < t_stop:
-                status, done = run(t_run, t_stop, state["u"], state["v"], ref, *args_p,
-                                   ext[t_run - t:] if has_ext else ext, ring, proj, pre_idx,
-                                   post_idx, w, a2a, *ev, *outs)
-                t_run += done
-                if status != K.EVENTS_FULL:
-                    break
-                ev = [np.concatenate([e, np.zeros_like(e)]) for e in ev]
+            if status == K.STRICT_OVERFLOW:
+                break
         wall += time.perf_counter() - start
         if status == K.STRICT_OVERFLOW:
             var = ("u", "v")[first[3]]
