@@ -207,7 +207,8 @@ def test_recurrent_spike_arrives_after_delay():
 @pytest.mark.parametrize("proj, key", [
     (Projection("input", "dense", np.array([[1 << 16]]), (0, 1), (0, 1)), "projections[0].weights"),
     (Projection("input", "dense", np.array([[-1]]), (0, 1), (0, 1)), "projections[0].weights"),
-    (Projection("input", "dense", np.array([[1]]), (0, 1), (0, 1), delay=0), "projections[0].delay"),
+    (Projection("input", "dense", np.array([[1]]), (0, 1), (0, 1), delay=0),
+     "projections[0].delay"),
     (Projection("input", "dense", np.array([[1]]), (0, 1), (0, 1), exponent=1),
      "projections[0].exponent"),
 ])
@@ -276,10 +277,12 @@ def cases(draw):
     inputs = np.array(draw(st.lists(st.lists(st.integers(0, 3), min_size=n_in, max_size=n_in),
                                     min_size=ticks, max_size=ticks)), dtype=np.int64)
     init = {"v": np.array(vec(val), dtype=np.int64), "isyn": syn(val)}
+    # two compiled variants: the profile's modes, and rounding half_up with saturation
+    # (roughly the old MULT_ROUND_NEAREST_ACCUM variant); each compile costs seconds.
     mode = draw(st.sampled_from([{}, {"decay.v.rounding": "half_up",
-                                      "decay.isyn.rounding": "half_up"},
-                                 {"state.v.overflow": "saturate",
-                                  "state.isyn.overflow": "saturate"}]))
+                                      "decay.isyn.rounding": "half_up",
+                                      "state.v.overflow": "saturate",
+                                      "state.isyn.overflow": "saturate"}]))
     return Network(n=n, n_in=n_in, params=params, projections=tuple(projs), init=init), \
         inputs, ticks, mode
 
