@@ -246,8 +246,8 @@ def current_kernel(cfg: tuple):
         spk = np.zeros(m, dtype=np.int64)
         a_tick = np.zeros(m, dtype=np.int64)
         oflag = np.zeros(m, dtype=np.int64)
-        u_b, v_b, ref_b = u[b, j0:j1], v[b, j0:j1], ref[b, j0:j1]
-        bias_b, keys_b = bias[b, j0:j1], keys[b, j0:j1]
+        # rows by integer index keep numba's C layout (a slice would not: no vectorising)
+        u_b, v_b, ref_b, bias_b, keys_b = u[b], v[b], ref[b], bias[b], keys[b]
         c_du, c_dv, c_th = du[b], dv[b], vth[b] << TH_SHIFT
         c_refr, c_vreset, c_nexp = refr[b], vreset[b], nexp[b]
         u_bits, u_lo, u_hi = sc[SC_U_BITS], sc[SC_U_LO], sc[SC_U_HI]
@@ -255,7 +255,7 @@ def current_kernel(cfg: tuple):
         n_bits, n_terms, act = sc[SC_N_BITS], sc[SC_N_TERMS], sc[SC_ACT]
         cap = ev_tick.size
         for t in range(t0, t1):
-            if n_ev[0] + m > cap:
+            if n_ev[0] + m + 1 > cap:      # the compaction writes one slot past the last event
                 return EVENTS_FULL, t - t0
             # 0. deliver: input of this tick from the delay ring and the input channels
             if n_proj > 0:
@@ -271,18 +271,19 @@ def current_kernel(cfg: tuple):
             any_flag = np.int64(0)
             n_s = np.int64(0)
             for i in range(m):
-                uu = u_b[i]
-                vv = v_b[i]
-                a = a_tick[i] if has_a else np.int64(0)
+                g = j0 + i
+                uu = u_b[g]
+                vv = v_b[g]
+                a = a_tick[i]          # zeros when nothing is delivered
                 # 1. current: u = decay(u) + (a_in << act_shift) [+ noise]
                 r = np.int64(0)
                 if RND_U == STOCHASTIC:
-                    r = uniform_bits(draw(keys_b[i], t, STREAM_ROUND_U),
+                    r = uniform_bits(draw(keys_b[g], t, STREAM_ROUND_U),
                                      SH_U if DK_U == DECAY_MULTIPLY else c_du)
                 x = uu - decay_step(uu, c_du, DK_U, SH_U, OFF_U, RND_U, MIN_U, r) + (a << act)
                 noise = np.int64(0)
                 if NOISE != NOISE_NONE:
-                    noise = noise_sample(keys_b[i], t, NOISE, n_bits, n_terms) << c_nexp
+                    noise = noise_sample(keys_b[g], t, NOISE, n_bits, n_terms) << c_nexp
                     if not NOISE_ON_V:
                         x += noise
                 uu = bring_into(x, u_bits, u_lo, u_hi, OVF_U)
@@ -290,15 +291,15 @@ def current_kernel(cfg: tuple):
                 # 2. voltage: v = decay(v) + u + bias [+ noise]
                 r = np.int64(0)
                 if RND_V == STOCHASTIC:
-                    r = uniform_bits(draw(keys_b[i], t, STREAM_ROUND_V),
+                    r = uniform_bits(draw(keys_b[g], t, STREAM_ROUND_V),
                                      SH_V if DK_V == DECAY_MULTIPLY else c_dv)
-                y = vv - decay_step(vv, c_dv, DK_V, SH_V, OFF_V, RND_V, MIN_V, r) + uu + bias_b[i]
+                y = vv - decay_step(vv, c_dv, DK_V, SH_V, OFF_V, RND_V, MIN_V, r) + uu + bias_b[g]
                 if NOISE_ON_V:
                     y += noise
                 wv = bring_into(y, v_bits, v_lo, v_hi, OVF_V)
                 o_v = wv != y
                 # 3. threshold and reset (a refractory neuron holds v and cannot spike)
-                rr = ref_b[i] if HAS_REF else np.int64(0)
+                rr = ref_b[g] if HAS_REF else np.int64(0)
                 active = rr <= 0
                 if HAS_REF:
                     o_v = o_v & active
@@ -320,9 +321,9 @@ def current_kernel(cfg: tuple):
                 # 4. refractory counter: loaded by a spike, counted down while positive
                 if HAS_REF:
                     rr = rr - (rr > 0)
-                    ref_b[i] = c_refr if k > 0 else rr
-                u_b[i] = uu
-                v_b[i] = wv
+                    ref_b[g] = c_refr if k > 0 else rr
+                u_b[g] = uu
+                v_b[g] = wv
                 spk[i] = k
                 f = np.int64(o_u) | (np.int64(o_v) << 1)
                 oflag[i] = f
@@ -331,13 +332,12 @@ def current_kernel(cfg: tuple):
             # 5. records: spike events, population rate, overflow counts, traces
             if n_s > 0:
                 e = n_ev[0]
-                for i in range(m):
-                    if spk[i] > 0:
-                        ev_tick[e] = t
-                        ev_batch[e] = b
-                        ev_neuron[e] = j0 + i
-                        ev_count[e] = spk[i]
-                        e += 1
+                for i in range(m):     # branch-free compaction: write always, advance on a spike
+                    ev_tick[e] = t
+                    ev_batch[e] = b
+                    ev_neuron[e] = j0 + i
+                    ev_count[e] = spk[i]
+                    e += spk[i] > 0
                 n_ev[0] = e
                 rate[b, t - 1] += n_s
             if any_flag:
@@ -352,8 +352,8 @@ def current_kernel(cfg: tuple):
             for j in range(traced.size):
                 i = traced[j] - j0
                 if 0 <= i < m:
-                    tr_u[t - 1, b, j] = u_b[i]
-                    tr_v[t - 1, b, j] = v_b[i]
+                    tr_u[t - 1, b, j] = u_b[j0 + i]
+                    tr_v[t - 1, b, j] = v_b[j0 + i]
                     tr_a[t - 1, b, j] = a_tick[i] if has_a else 0
             if STRICT and first[0] >= 0:
                 return STRICT_OVERFLOW, t - t0 + 1
