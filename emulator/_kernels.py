@@ -214,11 +214,11 @@ def current_kernel(cfg: tuple):
     (u decay kind, u rounding, u offset, u shift, u min_step, v decay kind,
     v rounding, v offset, v shift, v min_step, u overflow, v overflow,
     compare >=, reset, max spikes, noise kind, noise on v, has refractory,
-    threshold shift, strict).  The kernel captures only these integers (no
+    threshold shift, strict, input shift).  The kernel captures only these integers (no
     other dispatcher), so numba folds every mode branch and caches it on disk.
     """
     (DK_U, RND_U, OFF_U, SH_U, MIN_U, DK_V, RND_V, OFF_V, SH_V, MIN_V, OVF_U, OVF_V,
-     CMP_GE, RESET, MAX_SPK, NOISE, NOISE_ON_V, HAS_REF, TH_SHIFT, STRICT) = cfg
+     CMP_GE, RESET, MAX_SPK, NOISE, NOISE_ON_V, HAS_REF, TH_SHIFT, STRICT, ACT) = cfg
 
     @_njit
     def run_block(t0, t1, b, j0, j1, u, v, ref, du, dv, vth, bias, refr, vreset, nexp, keys,
@@ -252,7 +252,7 @@ def current_kernel(cfg: tuple):
         c_refr, c_vreset, c_nexp = refr[b], vreset[b], nexp[b]
         u_bits, u_lo, u_hi = sc[SC_U_BITS], sc[SC_U_LO], sc[SC_U_HI]
         v_bits, v_lo, v_hi = sc[SC_V_BITS], sc[SC_V_LO], sc[SC_V_HI]
-        n_bits, n_terms, act = sc[SC_N_BITS], sc[SC_N_TERMS], sc[SC_ACT]
+        n_bits, n_terms = sc[SC_N_BITS], sc[SC_N_TERMS]
         cap = ev_tick.size
         for t in range(t0, t1):
             if n_ev[0] + m + 1 > cap:      # the compaction writes one slot past the last event
@@ -261,17 +261,18 @@ def current_kernel(cfg: tuple):
             if n_proj > 0:
                 slot = t % D
                 for i in range(m):
-                    a_tick[i] = ring[slot, b, j0 + i]
-                    ring[slot, b, j0 + i] = 0
+                    g = np.uint64(j0 + i)
+                    a_tick[i] = ring[slot, b, g]
+                    ring[slot, b, g] = 0
             if has_ext:
                 for i in range(m):
-                    a_tick[i] = (a_tick[i] if n_proj > 0 else 0) + ext[t - t0, b, j0 + i]
+                    a_tick[i] = (a_tick[i] if n_proj > 0 else 0) + ext[t - t0, b, np.uint64(j0 + i)]
             # the neuron loop: branch-free where it can be, flags stored (a second
             # reduction would stop the vectoriser)
             any_flag = np.int64(0)
             n_s = np.int64(0)
             for i in range(m):
-                g = j0 + i
+                g = np.uint64(j0 + i)    # unsigned: numba then drops the negative-index check
                 uu = u_b[g]
                 vv = v_b[g]
                 a = a_tick[i]          # zeros when nothing is delivered
@@ -280,7 +281,7 @@ def current_kernel(cfg: tuple):
                 if RND_U == STOCHASTIC:
                     r = uniform_bits(draw(keys_b[g], t, STREAM_ROUND_U),
                                      SH_U if DK_U == DECAY_MULTIPLY else c_du)
-                x = uu - decay_step(uu, c_du, DK_U, SH_U, OFF_U, RND_U, MIN_U, r) + (a << act)
+                x = uu - decay_step(uu, c_du, DK_U, SH_U, OFF_U, RND_U, MIN_U, r) + (a << ACT)
                 noise = np.int64(0)
                 if NOISE != NOISE_NONE:
                     noise = noise_sample(keys_b[g], t, NOISE, n_bits, n_terms) << c_nexp
@@ -331,14 +332,16 @@ def current_kernel(cfg: tuple):
                 n_s += k
             # 5. records: spike events, population rate, overflow counts, traces
             if n_s > 0:
-                e = n_ev[0]
+                e0 = np.uint64(n_ev[0])
+                e = e0
                 for i in range(m):     # branch-free compaction: write always, advance on a spike
-                    ev_tick[e] = t
-                    ev_batch[e] = b
                     ev_neuron[e] = j0 + i
                     ev_count[e] = spk[i]
-                    e += spk[i] > 0
-                n_ev[0] = e
+                    e += np.uint64(spk[i] > 0)
+                for q in range(e0, e):
+                    ev_tick[q] = t
+                    ev_batch[q] = b
+                n_ev[0] = np.int64(e)
                 rate[b, t - 1] += n_s
             if any_flag:
                 for i in range(m):

@@ -162,7 +162,8 @@ def current_config(profile: Profile, strict: bool, noise_kind: str,
             int(profile.state["u"].overflow), int(profile.state["v"].overflow),
             th["compare"] == ">=", resets[th["reset"]], th["max_spikes"],
             noises[noise_kind], profile.noise.get("target", "v") == "v",
-            bool(profile.refractory["register"]) and refractory, th["shift"], bool(strict))
+            bool(profile.refractory["register"]) and refractory, th["shift"], bool(strict),
+            profile.input["act_shift"])
 
 
 def _keys(seeds: np.ndarray, n: int) -> np.ndarray:
@@ -404,7 +405,9 @@ def _simulate_current(profile, network, spikes_in, ticks, seeds, strict, traced,
             raise OverflowTrap(int(first[0]), int(first[1]), int(first[2]), var,
                                _sat_name(profile.state[var].overflow))
     m = n_ev[0]
-    order = np.lexsort((ev[2][:m], ev[0][:m], ev[1][:m]))
+    # blocks emit events sorted by (tick, neuron) over increasing neuron ranges, so a
+    # stable sort on (run, tick) alone gives (run, tick, neuron) order
+    order = np.argsort(ev[1][:m] * (ticks + 1) + ev[0][:m], kind="stable")
     ev = [e[:m][order] for e in ev]
     return RunResult(profile=profile.name, ticks=ticks, n=n, seeds=seeds,
                      spike_tick=ev[0], spike_batch=ev[1], spike_neuron=ev[2], spike_count=ev[3],
