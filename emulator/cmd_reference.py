@@ -18,14 +18,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from emulator.io import jsonable, output_dir, write_json, write_npz
 from reference.errors import InputError
 from reference.macro import Grid, simulate_macro
 from reference.multiscale import MultiscaleOptions, deposit_particles, multiscale_from_scenario
@@ -50,12 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the solver(s), write results and plots; return 0."""
     scenario = load_scenario(args.scenario)
-    out = Path(args.out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"cannot create the output folder: {exc.strerror}", key="--out",
-                         value=str(out)) from None
+    out = output_dir(args.out)
     name = Path(args.scenario).stem
     progress = sys.stderr.isatty()
     solvers = [args.solver] + ([s for s in SOLVERS if s != args.solver] if args.overlay else [])
@@ -79,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         summary["files"] = [str(f) for f in files]
         if args.overlay:
             summary["overlay"] = {s: results[s].summary() for s in solvers[1:]}
-        print(json.dumps(_jsonable(summary), indent=2))
+        print(json.dumps(jsonable(summary), indent=2))
     return 0
 
 
@@ -141,7 +134,7 @@ def write_result(res: SimulationResult, scenario: Scenario, options: dict,
         "switch_rate_after": np.array([s.rate_after for s in sw], dtype=np.float64),
     }
     npz = stem.with_suffix(".npz")
-    _atomic_write(npz, lambda f: np.savez_compressed(f, **arrays))
+    write_npz(npz, arrays)
     sidecar = {
         "fxlif_version": __version__,
         "solver": res.solver,
@@ -151,32 +144,8 @@ def write_result(res: SimulationResult, scenario: Scenario, options: dict,
         "arrays": npz.name,
         "summary": res.summary(),
     }
-    text = json.dumps(_jsonable(sidecar), indent=2) + "\n"
     js = stem.with_suffix(".json")
-    _atomic_write(js, lambda f: f.write(text.encode()))
+    write_json(js, sidecar)
     return [npz, js]
 
 
-def _atomic_write(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def _jsonable(x):
-    """Replace non-finite floats by None and numpy scalars by Python ones."""
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.generic):
-        x = x.item()
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
