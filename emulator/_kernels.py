@@ -278,7 +278,7 @@ def current_kernel(cfg: tuple):
                 a = a_tick[i]          # zeros when nothing is delivered
                 # 1. current: u = decay(u) + (a_in << act_shift) [+ noise]
                 r = np.int64(0)
-                if RND_U == STOCHASTIC:
+                if RND_U == STOCHASTIC and DK_U != DECAY_NONE:
                     r = uniform_bits(draw(keys_b[g], t, STREAM_ROUND_U),
                                      SH_U if DK_U == DECAY_MULTIPLY else c_du)
                 x = uu - decay_step(uu, c_du, DK_U, SH_U, OFF_U, RND_U, MIN_U, r) + (a << ACT)
@@ -291,7 +291,7 @@ def current_kernel(cfg: tuple):
                 o_u = uu != x
                 # 2. voltage: v = decay(v) + u + bias [+ noise]
                 r = np.int64(0)
-                if RND_V == STOCHASTIC:
+                if RND_V == STOCHASTIC and DK_V != DECAY_NONE:
                     r = uniform_bits(draw(keys_b[g], t, STREAM_ROUND_V),
                                      SH_V if DK_V == DECAY_MULTIPLY else c_dv)
                 y = vv - decay_step(vv, c_dv, DK_V, SH_V, OFF_V, RND_V, MIN_V, r) + uu + bias_b[g]

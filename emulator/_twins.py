@@ -109,7 +109,7 @@ def current_run(t0, t1, b, j0, j1, u, v, ref, du, dv, vth, bias, refr, vreset, n
             uu, vv, rr = int(u[b, i]), int(v[b, i]), int(ref[b, i])
             # 1. current
             r = 0
-            if RND_U == K.STOCHASTIC:
+            if RND_U == K.STOCHASTIC and DK_U != K.DECAY_NONE:
                 r = top_bits(draw(key, t, K.STREAM_ROUND_U), SH_U if DK_U == K.DECAY_MULTIPLY else d_u)
             x = uu - decay_step(uu, d_u, DK_U, SH_U, OFF_U, RND_U, MIN_U, r) + (a << ACT)
             noise = 0
@@ -125,7 +125,7 @@ def current_run(t0, t1, b, j0, j1, u, v, ref, du, dv, vth, bias, refr, vreset, n
             else:
                 # 2. voltage
                 r = 0
-                if RND_V == K.STOCHASTIC:
+                if RND_V == K.STOCHASTIC and DK_V != K.DECAY_NONE:
                     r = top_bits(draw(key, t, K.STREAM_ROUND_V), SH_V if DK_V == K.DECAY_MULTIPLY else d_v)
                 x = vv - decay_step(vv, d_v, DK_V, SH_V, OFF_V, RND_V, MIN_V, r) + uu + int(bias[b, i])
                 if NOISE_ON_V:

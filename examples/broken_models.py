@@ -132,11 +132,15 @@ class SaturatingCurrent(Loihi1):
         return np.clip(x, U_MIN, U_MAX)
 
 
-def scenarios(max_neurons: int = 4, max_ticks: int = 10):
-    """Loihi 1 cases the models can run: no noise, no refractory counter."""
+def scenarios(max_neurons: int = 4, max_ticks: int = 10, **fixed):
+    """Loihi 1 cases the models can run: no noise, no refractory counter.
+
+    ``fixed`` pins further registers, e.g. ``du=0`` (a current that barely decays
+    reaches its rail within a few ticks, where wrap and saturation differ).
+    """
     from emulator import strategies as fst
 
-    return fst.scenarios("loihi1", fixed={"refractory": 0}, noise=False,
+    return fst.scenarios("loihi1", fixed={"refractory": 0, **fixed}, noise=False,
                          max_neurons=max_neurons, max_ticks=max_ticks)
 
 

@@ -69,9 +69,10 @@ def test_greater_equal_instead_of_greater_is_found_and_shrunk():
 
 
 def test_saturating_instead_of_wrapping_current_is_found_and_shrunk():
-    # searched on at most 2 neurons and 4 ticks: overflow needs a register near its rail,
-    # which hypothesis reaches through edge values and its target phase
-    err = _shrunk(bm.SaturatingCurrent, max_examples=600, max_neurons=2, max_ticks=4)
+    # searched on at most 2 neurons and 4 ticks with du = 0: overflow needs a register near
+    # its rail, which a barely decaying current reaches (hypothesis also favours edge
+    # values and pushes towards the rails in its target phase)
+    err = _shrunk(bm.SaturatingCurrent, max_examples=600, max_neurons=2, max_ticks=4, du=0)
     d, s = err.divergence, err.scenario
     assert s.network.n <= 2 and s.ticks <= 2
     assert d.variable == "u"
