@@ -95,9 +95,10 @@ def main() -> None:
             t0 = time.perf_counter()
             simulate(profile, net, ticks=2)
             first_call = time.perf_counter() - t0
-            wall, _, res = best(lambda: simulate(profile, net, ticks=ticks))
-            nw, nc, np_spikes = best(lambda: numpy_loihi1(n, ticks, bias_mant << 3, 409, 205, 100,
-                                                          noise), repeats=1 if n >= 10**6 else 2)
+            wall, _, res = best(lambda net=net, ticks=ticks: simulate(profile, net, ticks=ticks))
+            nw, nc, np_spikes = best(
+                lambda n=n, ticks=ticks, b=bias_mant << 3, noise=noise:
+                numpy_loihi1(n, ticks, b, 409, 205, 100, noise), repeats=1 if n >= 10**6 else 2)
             upd = n * ticks
             k_rate, k_cpu = upd / res.wall_s, upd / res.cpu_s
             np_rate = upd / nw

@@ -98,7 +98,7 @@ def noise_sample(key, tick, kind, mant_bits, terms):
         return uniform_bits(r, mant_bits) - (np.int64(1) << (mant_bits - 1))
     if kind == NOISE_SUM_UNIFORM:
         s = np.int64(0)
-        for k in range(terms):
+        for _ in range(terms):
             s += uniform_bits(r, mant_bits) - (np.int64(1) << (mant_bits - 1))
             r = mix64(r + _GOLDEN)
         return s

@@ -165,7 +165,7 @@ def current_run(t0, t1, b, j0, j1, u, v, ref, du, dv, vth, bias, refr, vreset, n
         if STRICT and first[0] >= 0:
             return K.STRICT_OVERFLOW, t - t0 + 1
         # recurrent delivery: per projection, sum weights of spiking sources, then shift
-        for row, wa in zip(proj, a2a):
+        for row, wa in zip(proj, a2a, strict=False):
             kind, pre0, pre1, post0, post1, ptr0, e, delay = (int(x) for x in row)
             acc = [0] * (post1 - post0)
             for j in range(pre0, pre1):

@@ -62,7 +62,7 @@ def plot_traces(result: RunResult, path: str | Path, batch: int = 0, title: str 
     fig, axes = plt.subplots(len(names), 1, figsize=(8, 2.2 * max(1, len(names))), sharex=True,
                              squeeze=False)
     t = np.arange(1, result.ticks + 1)
-    for ax, name in zip(axes[:, 0], names):
+    for ax, name in zip(axes[:, 0], names, strict=False):
         tr = result.traces[name][:, batch]
         tr = tr.reshape(tr.shape[0], tr.shape[1], -1)
         for j, neuron in enumerate(result.traced):

@@ -1,4 +1,4 @@
-"""The noisy leaky integrate-and-fire (NLIF) network model, in the paper's units.
+r"""The noisy leaky integrate-and-fire (NLIF) network model, in the paper's units.
 
 Time is measured in membrane time constants and voltage in the model's own
 units (typically V_F = 2, V_R = 1).  Each of the P neurons obeys, below the

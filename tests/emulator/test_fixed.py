@@ -36,7 +36,7 @@ def test_rshift_kernel_equals_twin(xs, n, mode, seed):
     r = np.random.default_rng(seed).integers(0, 1 << n, x.size, dtype=np.int64)
     out = np.empty_like(x)
     K.rshift_array(int(mode))(x, np.full_like(x, n), r, out)
-    assert out.tolist() == [shift_round(a, n, mode, b) for a, b in zip(xs, r)]
+    assert out.tolist() == [shift_round(a, n, mode, b) for a, b in zip(xs, r, strict=False)]
 
 
 def test_stochastic_rounding_is_unbiased():
@@ -90,7 +90,7 @@ def test_twin_prng_equals_kernel_prng():
         out = np.empty(50, dtype=np.int64)
         K.noise_array(np.uint64(12345), neurons, ticks, kind, bits, terms, out)
         twin = [T.noise_sample(T.neuron_key(12345, i), t, kind, bits, terms)
-                for i, t in zip(neurons, ticks)]
+                for i, t in zip(neurons, ticks, strict=False)]
         assert out.tolist() == twin
 
 
