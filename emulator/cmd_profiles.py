@@ -1,7 +1,7 @@
 """List the hardware profiles, or show every field of one with its meaning and source.
 
-  fxlif profiles                       one line per shipped profile
-  fxlif profiles show NAME [--set k=v] every field, its value and meaning
+fxlif profiles                       one line per shipped profile
+fxlif profiles show NAME [--set k=v] every field, its value and meaning
 """
 
 from __future__ import annotations

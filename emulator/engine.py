@@ -32,7 +32,7 @@ from typing import Mapping
 import numpy as np
 
 from emulator import _kernels as K
-from emulator.fixed import Overflow, Rounding
+from emulator.fixed import Overflow
 from emulator.network import Network, NetworkError, quantize_weights
 from emulator.profile import Profile
 from reference.errors import FxlifError

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from emulator.verify import verify
 from emulator.vectors import read_vectors, write_vectors
+from emulator.verify import verify
 
 
 @pytest.mark.parametrize("name", ["loihi1_lava.npz", "xylo_xylosim.npz"])
