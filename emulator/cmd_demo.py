@@ -81,9 +81,15 @@ def _reference_run(out: Path, plots: bool, log) -> dict:
     folder.mkdir(exist_ok=True)
     write_result(res, sc, options, folder / "steady_state_macro")
     if plots:
-        from reference.plots_solvers import plot_rates
+        from reference.plots_analytic import (plot_error_vs_cost, plot_moment_maps,
+                                              plot_stationary_rates)
+        from reference.plots_solvers import plot_density, plot_rates
         plot_rates([res], folder / "steady_state_rate.png",
                    title="steady state: Fokker-Planck firing rate N(t)")
+        plot_density(res, folder / "steady_state_density.png")
+        plot_moment_maps(folder / "moment_activation_maps.png", n=41)
+        plot_stationary_rates(folder / "stationary_rates_vs_b.png")
+        plot_error_vs_cost(folder / "spike_time_error_vs_cost.png")
     m = sc.model
     exact = stationary_rates(m.b, m.a0, m.V_F, m.V_R, V_min=sc.grid.V_min)
     row = {"scenario": "steady_state", "solver": "macro", "rate_mean": res.rate_mean(),
@@ -102,6 +108,10 @@ def _markdown(rows: list[dict], ref: dict) -> str:
         lines.append(f"| {r['scenario']} | {r['profile']} | {r['neurons']} x {r['ticks']} x "
                      f"{r['runs']} | {r['rate']:.4f} | {r['overflow']} | {r['seconds']:.2f} |")
     lines += ["", "## Float reference", "",
+              "Plots in `reference/`: N(t) and density snapshots of the Fokker-Planck solver, "
+              "stationary rates against coupling b (both branches and the fold), the moment "
+              "activation maps (rate, output std, Fano factor, chi), and spike-time error "
+              "against cost of the single-neuron integrators.", "",
               f"Fokker-Planck stationary rate on `examples/steady_state.toml`: "
               f"N = {ref['rate_mean']:.6f}; analytic (truncated domain): "
               f"{', '.join(f'{x:.6f}' for x in ref['analytic'])}.", ""]

@@ -80,6 +80,7 @@ from __future__ import annotations
 
 import functools
 import math
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
@@ -554,8 +555,11 @@ def integral_h(a, b):
 # --------------------------------------------------------------------------
 # moment activation
 # --------------------------------------------------------------------------
-class MomentOutput(NamedTuple):
+@dataclass(frozen=True)
+class MomentOutput:
     """Output moments of one LIF neuron (arrays broadcast from the inputs).
+
+    Unpacks and indexes like the tuple ``(mean, std, chi)``.
 
     Attributes
     ----------
@@ -572,14 +576,30 @@ class MomentOutput(NamedTuple):
     mean: np.ndarray
     std: np.ndarray
     chi: np.ndarray
+    fano_scaled: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    def __iter__(self):
+        return iter((self.mean, self.std, self.chi))
+
+    def __len__(self) -> int:
+        return 3
+
+    def __getitem__(self, i):
+        return (self.mean, self.std, self.chi)[i]
 
     @property
     def fano(self):
-        """Fano factor phi_sigma**2 / phi_mu (0 where the rate is 0)."""
+        """Fano factor phi_sigma**2 / phi_mu.
+
+        Computed from the scaled integrals, ``(8 / L**2) r_hat**2 H``, so it stays
+        exact where the rate itself underflows (it tends to 1, the Poisson limit of
+        rare escapes); 0 for the deterministic, noise-free neuron.
+        """
+        if self.fano_scaled is not None:
+            return self.fano_scaled
         with np.errstate(divide="ignore", invalid="ignore"):
-            f = np.where(self.mean > 0, self.std ** 2 / np.where(self.mean > 0, self.mean, 1.0),
-                         0.0)
-        return f
+            return np.where(self.mean > 0,
+                            self.std ** 2 / np.where(self.mean > 0, self.mean, 1.0), 0.0)
 
 
 def _check_params(L, V_th, V_res, T_ref):
@@ -644,6 +664,7 @@ def moment_activation(mean, std, L=0.05, V_th=20.0, V_res=0.0, T_ref=5.0) -> Mom
     rate = np.zeros(n)
     sig = np.zeros(n)
     chi = np.zeros(n)
+    fano = np.zeros(n)
     sL = math.sqrt(L)
     A = mu - V_th * L  # distance above threshold drive
     with np.errstate(all="ignore"):
@@ -673,7 +694,9 @@ def moment_activation(mean, std, L=0.05, V_th=20.0, V_res=0.0, T_ref=5.0) -> Mom
             rate[st] = r_hat * eE
             sig[st] = np.sqrt(8.0 / L ** 2 * r_hat ** 3 * Hs * eE)
             chi[st] = dg * np.sqrt(r_hat) / np.sqrt(2.0 * L * Hs) * np.exp(-0.5 * E)
-    return MomentOutput(rate.reshape(shape), sig.reshape(shape), chi.reshape(shape))
+            fano[st] = 8.0 / L ** 2 * r_hat ** 2 * Hs     # sig**2 / rate, free of e^{-E}
+    return MomentOutput(rate.reshape(shape), sig.reshape(shape), chi.reshape(shape),
+                        fano.reshape(shape))
 
 
 # --------------------------------------------------------------------------
