@@ -41,6 +41,7 @@ __all__ = ["OverflowTrap", "RunResult", "simulate"]
 
 EVENT_CAPACITY_MIN = 1 << 16   # initial spike-event buffer; grows by doubling when full
 EXT_CHUNK_BYTES = 64 << 20     # at most this much precomputed input per kernel call
+MAX_SHIFT_DECAY = 62           # x >> d on int64 registers; larger shifts are not a decay
 CACHE_BLOCK = 2048             # neurons advanced together over many ticks (state in L1/L2)
 
 
@@ -328,6 +329,11 @@ def _simulate_current(profile, network, spikes_in, ticks, seeds, strict, traced,
                            "register", file=network.file,
                            key=f"params.{profile.threshold['register']}", value=bad,
                            allowed=f"<= {v_hi >> profile.threshold['shift']}")
+    for var, reg in (("u", "du"), ("v", "dv")):
+        if profile.decay[var].kind == "shift" and regs[reg].max() > MAX_SHIFT_DECAY:
+            raise NetworkError(f"a shift decay (decay.{var}) shifts by at most {MAX_SHIFT_DECAY}",
+                               file=network.file, key=f"params.{reg}", value=int(regs[reg].max()),
+                               allowed=f"0..{MAX_SHIFT_DECAY}")
     zeros = np.zeros((B, 1), dtype=np.int64)
     ref_name = profile.refractory["register"]
     refr = param_array(profile, network, ref_name, B) if ref_name else zeros

@@ -317,9 +317,6 @@ def _build(raw: Mapping[str, Any], file: str, applied: Mapping[str, Any]) -> Pro
             if params[reg].bits > shift:
                 c.fail(f"params.{reg}.bits", params[reg].bits,
                        f"decay register wider than decay.{name}.shift", f"<= {shift}")
-        if kind == "shift" and params[reg].bits > 6:
-            c.fail(f"params.{reg}.bits", params[reg].bits,
-                   f"a shift decay (decay.{name}) shifts by at most 63", "<= 6")
         decay[name] = DecaySpec(kind, reg, c.enum_(t, key, "rounding", Rounding), shift,
                                 c.int_(t, key, "offset", 0, 1, 0),
                                 c.bool_(t, key, "min_step", False),
