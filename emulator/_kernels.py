@@ -214,11 +214,11 @@ def current_kernel(cfg: tuple):
     (u decay kind, u rounding, u offset, u shift, u min_step, v decay kind,
     v rounding, v offset, v shift, v min_step, u overflow, v overflow,
     compare >=, reset, max spikes, noise kind, noise on v, has refractory,
-    threshold shift, strict, input shift).  The kernel captures only these integers (no
+    threshold shift, strict, input shift, has input).  The kernel captures only these integers (no
     other dispatcher), so numba folds every mode branch and caches it on disk.
     """
     (DK_U, RND_U, OFF_U, SH_U, MIN_U, DK_V, RND_V, OFF_V, SH_V, MIN_V, OVF_U, OVF_V,
-     CMP_GE, RESET, MAX_SPK, NOISE, NOISE_ON_V, HAS_REF, TH_SHIFT, STRICT, ACT) = cfg
+     CMP_GE, RESET, MAX_SPK, NOISE, NOISE_ON_V, HAS_REF, TH_SHIFT, STRICT, ACT, HAS_IN) = cfg
 
     @_njit
     def run_block(t0, t1, b, j0, j1, u, v, ref, du, dv, vth, bias, refr, vreset, nexp, keys,
@@ -275,7 +275,7 @@ def current_kernel(cfg: tuple):
                 g = np.uint64(j0 + i)    # unsigned: numba then drops the negative-index check
                 uu = u_b[g]
                 vv = v_b[g]
-                a = a_tick[i]          # zeros when nothing is delivered
+                a = a_tick[i] if HAS_IN else np.int64(0)   # (a bias-driven core reads none)
                 # 1. current: u = decay(u) + (a_in << act_shift) [+ noise]
                 r = np.int64(0)
                 if RND_U == STOCHASTIC and DK_U != DECAY_NONE:

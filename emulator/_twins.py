@@ -89,7 +89,7 @@ def current_run(t0, t1, b, j0, j1, u, v, ref, du, dv, vth, bias, refr, vreset, n
                 traced, tr_u, tr_v, tr_a, *, cfg):
     """Twin of the kernel of :func:`emulator._kernels.current_kernel` (same arguments and outputs)."""
     (DK_U, RND_U, OFF_U, SH_U, MIN_U, DK_V, RND_V, OFF_V, SH_V, MIN_V, OVF_U, OVF_V,
-     CMP_GE, RESET, MAX_SPK, NOISE, NOISE_ON_V, HAS_REF, TH_SHIFT, STRICT, ACT) = cfg
+     CMP_GE, RESET, MAX_SPK, NOISE, NOISE_ON_V, HAS_REF, TH_SHIFT, STRICT, ACT, _HAS_IN) = cfg
     D = ring.shape[0]
     u_bits, u_lo, v_bits, v_lo = int(sc[0]), int(sc[1]), int(sc[3]), int(sc[4])
     d_u, d_v = int(du[b]), int(dv[b])

@@ -146,10 +146,11 @@ def _bias(profile: Profile, network: Network, batch: int) -> np.ndarray:
 
 
 def current_config(profile: Profile, strict: bool, noise_kind: str,
-                   refractory: bool = True) -> tuple:
+                   refractory: bool = True, has_input: bool = True) -> tuple:
     """The compile-time mode tuple of :func:`emulator._kernels.current_kernel`.
 
-    ``refractory=False`` compiles the counter out (all refractory registers are 0).
+    ``refractory=False`` compiles the counter out (all refractory registers are 0);
+    ``has_input=False`` the synaptic input (a network without projections).
     """
     kinds = {"none": K.DECAY_NONE, "multiply": K.DECAY_MULTIPLY, "shift": K.DECAY_SHIFT}
     du, dv = profile.decay["u"], profile.decay["v"]
@@ -164,7 +165,7 @@ def current_config(profile: Profile, strict: bool, noise_kind: str,
             th["compare"] == ">=", resets[th["reset"]], th["max_spikes"],
             noises[noise_kind], profile.noise.get("target", "v") == "v",
             bool(profile.refractory["register"]) and refractory, th["shift"], bool(strict),
-            profile.input["act_shift"])
+            profile.input["act_shift"], bool(has_input))
 
 
 def _keys(seeds: np.ndarray, n: int) -> np.ndarray:
@@ -356,7 +357,8 @@ def _simulate_current(profile, network, spikes_in, ticks, seeds, strict, traced,
     keys = _keys(seeds, n)
     proj, pre_idx, post_idx, w, a2a, D = recurrent_tables(profile, network)
     ring = np.zeros((D, B, n), dtype=np.int64)
-    cfg = current_config(profile, strict, noise_kind, refractory=bool(refr.max() > 0))
+    cfg = current_config(profile, strict, noise_kind, refractory=bool(refr.max() > 0),
+                         has_input=bool(network.projections))
     if backend == "twin":
         from emulator import _twins
         run_block = functools.partial(_twins.current_run, cfg=cfg)
