@@ -29,6 +29,7 @@ COMMANDS = {
     "vectors": ("emulator.cmd_vectors", "make golden vectors from the emulator"),
     "reference": ("emulator.cmd_reference", "run the float reference solver on a scenario"),
     "map": ("emulator.cmd_map", "map a scenario's float model onto a profile's registers"),
+    "flags": ("emulator.cmd_flags", "predict where the quantised dynamics diverge, and why"),
     "demo": ("emulator.cmd_demo", "run the example scenarios on every profile, write a report"),
     "sweep": ("emulator.cmd_sweep",
               "precision trade-off sweeps over profiles x overrides x scenarios x seeds"),
