@@ -28,7 +28,6 @@ synapse event.  The stochastic modes therefore match the chip in distribution on
 
 from __future__ import annotations
 
-import dataclasses
 import time
 
 import numpy as np
@@ -56,7 +55,7 @@ from emulator._spinnaker import (
 from emulator.engine import OverflowTrap, RunResult
 from emulator.fixed import Overflow
 from emulator.network import Network, NetworkError
-from emulator.profile import Profile, RegisterSpec
+from emulator.profile import Profile
 
 __all__ = ["STREAM_LEAK", "STREAM_SYNAPSE", "STREAM_THRESHOLD", "check_network",
            "simulate_truenorth", "truenorth_kernel"]
@@ -69,19 +68,8 @@ NEURON_REGS = ("leak", "leak_stochastic", "leak_reversal", "alpha", "beta", "kap
 
 
 def check_network(profile: Profile, network: Network) -> None:
-    """:meth:`Network.check` for a truenorth profile.
-
-    ``Network.check`` reads the number of synapses per neuron from the current
-    register (``isyn`` or ``u``); TrueNorth has none, so a stand-in register with one
-    synapse per axon type (``weights.types``) is shown to it.  Initial values are
-    accepted for ``v`` only.
-    """
-    stand_in = RegisterSpec("isyn", 1, True, Overflow.WRAP, synapses=profile.weights["types"])
-    network.check(dataclasses.replace(profile, state={**profile.state, "isyn": stand_in}))
-    for name in network.init:
-        if name not in profile.state:
-            raise NetworkError("not a state register", file=network.file, key=f"init.{name}",
-                               value="...", allowed=", ".join(profile.state))
+    """:meth:`Network.check` for a truenorth profile (a projection's synapse is its axon type)."""
+    network.check(profile)
 
 
 @K._njit

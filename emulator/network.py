@@ -112,7 +112,7 @@ class Network:
                                allowed="an integer >= 1")
         if self.n_in < 0:
             raise NetworkError("input count must be >= 0", file=f, key="n_in", value=self.n_in)
-        n_syn = profile.state[_current_name(profile)].synapses
+        n_syn = synapses_per_neuron(profile)
         for name, value in self.params.items():
             if name not in profile.params:
                 raise NetworkError(f"not a register of profile {profile.name!r}", file=f,
@@ -198,8 +198,9 @@ def _short(value: Any) -> Any:
     return value if arr.ndim == 0 else f"array of shape {arr.shape}"
 
 
-def _current_name(profile: Profile) -> str:
-    return "isyn" if "isyn" in profile.state else "u"
+def synapses_per_neuron(profile: Profile) -> int:
+    """Synaptic compartments (or axon types) a projection can target on this profile."""
+    return max([s.synapses for s in profile.state.values()] + [profile.weights.get("types", 1)])
 
 
 def quantize_weights(profile: Profile, weights: np.ndarray) -> np.ndarray:
