@@ -15,6 +15,9 @@ from reference.errors import InputError
 
 __all__ = ["atomic_write", "jsonable", "output_dir", "write_json", "write_npz"]
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 
 def output_dir(path: str | Path, key: str = "--out") -> Path:
     """Create ``path`` if needed and check it is a writable folder; raise InputError if not."""
@@ -38,6 +41,7 @@ def atomic_write(path: str | Path, write: Callable[[Any], None]) -> Path:
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)      # mkstemp makes 0600; give the usual mode
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
