@@ -4,9 +4,11 @@
 
 For each chip scenario in ``examples/chip/`` and each shipped profile that the
 scenario gives registers for, the network runs bit-exactly; the float
-reference solves the steady-state scenario of ``examples/``.  The folder gets
-per-run results and plots, a rate overlay per scenario, and ``summary.md`` /
-``summary.json``.
+reference solves the steady-state scenario of ``examples/`` and draws its
+analytic maps; a small precision sweep (``examples/sweep_demo.toml``: loihi1,
+xylo and generic widths) runs with its HTML report.  The folder gets per-run
+results and plots, a rate overlay per scenario, ``sweep/report.html`` and
+``summary.md`` / ``summary.json``.
 """
 
 from __future__ import annotations
@@ -81,8 +83,7 @@ def _reference_run(out: Path, plots: bool, log) -> dict:
     folder.mkdir(exist_ok=True)
     write_result(res, sc, options, folder / "steady_state_macro")
     if plots:
-        from reference.plots_analytic import (plot_error_vs_cost, plot_moment_maps,
-                                              plot_stationary_rates)
+        from reference.plots_analytic import plot_error_vs_cost, plot_moment_maps, plot_stationary_rates
         from reference.plots_solvers import plot_density, plot_rates
         plot_rates([res], folder / "steady_state_rate.png",
                    title="steady state: Fokker-Planck firing rate N(t)")
@@ -99,7 +100,20 @@ def _reference_run(out: Path, plots: bool, log) -> dict:
     return row
 
 
-def _markdown(rows: list[dict], ref: dict) -> str:
+def _sweep(out: Path, log) -> Path:
+    """The demo's small precision sweep (examples/sweep_demo.toml) and its HTML report."""
+    from emulator.report import write_report
+    from emulator.sweep import load_sweep, run_sweep
+
+    folder = out / "sweep"
+    spec = load_sweep(EXAMPLES / "sweep_demo.toml")
+    run_sweep(spec, folder, workers=1, resume=True, progress=sys.stderr.isatty(), log=log)
+    html = write_report(folder)
+    log(f"  precision sweep: {len(spec.points)} points -> {html}")
+    return html
+
+
+def _markdown(rows: list[dict], ref: dict, sweep_html: Path | None = None) -> str:
     lines = [f"# fxlif demo (fxlif {__version__})", "",
              "## Chip scenarios on every profile (bit-exact emulator)", "",
              "| scenario | profile | neurons x ticks x runs | rate /neuron/tick | overflows | s |",
@@ -115,6 +129,12 @@ def _markdown(rows: list[dict], ref: dict) -> str:
               f"Fokker-Planck stationary rate on `examples/steady_state.toml`: "
               f"N = {ref['rate_mean']:.6f}; analytic (truncated domain): "
               f"{', '.join(f'{x:.6f}' for x in ref['analytic'])}.", ""]
+    if sweep_html is not None:
+        lines += ["## Precision sweep", "",
+                  "A small sweep (loihi1, xylo, generic at 16/20/24 state bits; "
+                  "`examples/sweep_demo.toml`): the HTML report is `sweep/report.html` (error "
+                  "against bit cost with the Pareto front, flags, the registers of each point).",
+                  ""]
     return "\n".join(lines)
 
 
@@ -128,9 +148,10 @@ def run(args: argparse.Namespace) -> int:
     log(f"fxlif demo -> {out}")
     rows = _chip_runs(out, not args.no_plots, log)
     ref = _reference_run(out, not args.no_plots, log)
+    sweep_html = _sweep(out, log)
     write_json(out / "summary.json", {"fxlif_version": __version__, "chip": rows,
-                                      "reference": ref})
-    text = _markdown(rows, ref)
+                                      "reference": ref, "sweep_report": str(sweep_html)})
+    text = _markdown(rows, ref, sweep_html)
     atomic_write(out / "summary.md", lambda fh: fh.write(text.encode()))
     print(out / "summary.md")
     return 0

@@ -159,6 +159,11 @@ def _error_section(col, rows, okeys, tol, cost_col) -> str:
                       "Pareto"], rows_t) + "</details>")
 
 
+def _value_order(v):
+    """Sort key for mixed column values: numbers, then strings, then missing (None)."""
+    return (v is None, isinstance(v, str), "" if v is None else v)
+
+
 def _flag_section(rows, okeys) -> str:
     ok = [r for r in rows if r["status"] == "ok"]
     if not ok:
@@ -179,7 +184,7 @@ def _flag_section(rows, okeys) -> str:
     names = list(events)
     body = []
     for k in okeys + ["profile", "scenario"]:
-        values = sorted({r.get(k) for r in ok}, key=lambda v: (isinstance(v, str), v))
+        values = sorted({r.get(k) for r in ok}, key=_value_order)
         for v in values:
             sel = [r for r in ok if r.get(k) == v]
             cells = []

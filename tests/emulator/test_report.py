@@ -1,6 +1,7 @@
 """The sweep report (emulator/report.py): sections, embedded plots, registers, errors."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -55,3 +56,29 @@ def test_report_of_a_non_sweep_folder_exits_2(tmp_path, capsys):
 def test_report_to_another_file(folder, tmp_path):
     out = write_report(folder, tmp_path / "r.html")
     assert out == tmp_path / "r.html" and out.read_text().startswith("<!DOCTYPE html>")
+
+
+def test_report_of_points_whose_override_columns_differ(tmp_path):
+    """A sweep mixing profiles: loihi1 has no state_bits, so that column is empty for it;
+    the report must still order the settings (regression: None vs int)."""
+    root = Path(__file__).resolve().parents[2] / "examples"
+    sweep = tmp_path / "mixed.toml"
+    sweep.write_text(f"""
+metrics = ["emulator"]
+[settings]
+ticks = 60
+[[points]]
+profile = "loihi1"
+overrides = {{}}
+scenario = "{root / 'chip' / 'feedforward.toml'}"
+seed = 1
+[[points]]
+profile = "generic"
+overrides = {{state_bits = 20}}
+scenario = "{root / 'chip' / 'feedforward.toml'}"
+seed = 1
+""")
+    out = tmp_path / "out"
+    run_sweep(load_sweep(sweep), out, workers=1, progress=False)
+    html = write_report(out).read_text()
+    assert "loihi1" in html and "state_bits" in html
