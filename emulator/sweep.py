@@ -56,7 +56,7 @@ which is ignored and removed by the next run.
 :class:`~concurrent.futures.ProcessPoolExecutor`.  ``fxlif sweep --scheduler
 tcp://host:8786`` uses ``dask.distributed``'s ``Client.get_executor()``.
 
-**Table.**  ``results.csv`` (and ``results.parquet`` when pyarrow is
+**Table.**  ``results.csv`` and ``results.parquet`` (pyarrow, in the sweep and test extras;
 installed): one row per point sorted by configuration (profile, scenario,
 override columns by name, seed; numbers numerically), one column per
 configuration key, then cost and metric columns; byte-identical for any

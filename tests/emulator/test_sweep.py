@@ -358,3 +358,20 @@ def test_flags_metric_records_the_flags_that_fire(tmp_path):
     rec = json.loads((points_dir(tmp_path / "out") / f"{narrow['point_id']}.json").read_text())
     assert {f["name"] for f in rec["details"]["flags"]} == set(narrow["flags"].split(";"))
     assert all(f["reason"] for f in rec["details"]["flags"])
+
+
+def test_parquet_table_equals_the_csv(inline):
+    """The Parquet copy of the table holds the same columns and values as results.csv."""
+    import pyarrow.parquet as pq
+
+    columns, rows = read_table(inline / "results.csv")
+    tbl = pq.read_table(inline / "results.parquet")
+    assert tbl.column_names == columns
+    got = tbl.to_pylist()
+    assert len(got) == len(rows)
+    for a, b in zip(got, rows, strict=True):
+        for c in columns:
+            if isinstance(b[c], float) or isinstance(a[c], float):
+                assert a[c] == pytest.approx(b[c], rel=1e-12, nan_ok=True), c
+            else:
+                assert (a[c] if a[c] != "" else None) == b[c], c
