@@ -57,7 +57,7 @@ which is ignored and removed by the next run.
 tcp://host:8786`` uses ``dask.distributed``'s ``Client.get_executor()``.
 
 **Table.**  ``results.csv`` and ``results.parquet`` (pyarrow, in the sweep and test extras;
-installed): one row per point sorted by configuration (profile, scenario,
+skipped when it is not installed): one row per point sorted by configuration (profile, scenario,
 override columns by name, seed; numbers numerically), one column per
 configuration key, then cost and metric columns; byte-identical for any
 number of workers.  Volatile figures (kernel and point seconds, worker, run
