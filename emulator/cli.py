@@ -34,6 +34,10 @@ COMMANDS = {
     "sweep": ("emulator.cmd_sweep",
               "precision trade-off sweeps over profiles x overrides x scenarios x seeds"),
     "report": ("emulator.cmd_report", "an HTML report of a sweep folder"),
+    "compare": ("emulator.cmd_compare",
+                "run a scenario on the float reference and on profiles, side by side"),
+    "divergence": ("emulator.cmd_divergence",
+                   "maps of the flags and predicted rate error over a parameter plane"),
 }
 
 
