@@ -72,8 +72,17 @@ def xylo_kernel(cfg: tuple):
         n_in = w_in.shape[1]
         s_bits, s_lo, s_hi, v_bits, v_lo, v_hi = sc[0], sc[1], sc[2], sc[3], sc[4], sc[5]
         spk = np.zeros(n, dtype=np.int64)
+        fired = np.zeros(n, dtype=np.int64)      # neurons that spiked last tick, in index order
+        tr_slot = np.full(n, -1, dtype=np.int64)
+        for j in range(tr_idx.size):
+            tr_slot[tr_idx[j]] = j
         for t in range(t0, t1):
             for b in range(B):
+                n_fired = 0
+                for j in range(n):
+                    if spk_prev[b, j] > 0:
+                        fired[n_fired] = j
+                        n_fired += 1
                 for i in range(n):
                     dsi = i if dash_syn.shape[1] > 1 else 0
                     # 1. deliver: one saturating add per spike, inputs then recurrent
@@ -89,7 +98,8 @@ def xylo_kernel(cfg: tuple):
                                     if STRICT and first[0] < 0:
                                         first[0], first[1], first[2], first[3] = t, b, i, 0
                                 x = y
-                        for j in range(n):
+                        for jj in range(n_fired):   # only sources that spiked: same order
+                            j = fired[jj]
                             c = min(spk_prev[b, j], MAX_SPK)
                             wj = w_rec[i, j, k]
                             if wj == 0:
@@ -137,11 +147,11 @@ def xylo_kernel(cfg: tuple):
                     v[b, i] = vv
                     spk[i] = c
                     counts[t - 1, b, i] = c
-                    for j in range(tr_idx.size):
-                        if tr_idx[j] == i:
-                            tr_v[t - 1, b, j] = vv
-                            for k in range(S):
-                                tr_i[t - 1, b, j, k] = isyn[b, i, k]
+                    j = tr_slot[i]
+                    if j >= 0:
+                        tr_v[t - 1, b, j] = vv
+                        for k in range(S):
+                            tr_i[t - 1, b, j, k] = isyn[b, i, k]
                 for i in range(n):
                     spk_prev[b, i] = spk[i]
                 if STRICT and first[0] >= 0:
