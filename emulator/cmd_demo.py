@@ -91,6 +91,10 @@ def _reference_run(out: Path, plots: bool, log) -> dict:
         plot_moment_maps(folder / "moment_activation_maps.png", n=41)
         plot_stationary_rates(folder / "stationary_rates_vs_b.png")
         plot_error_vs_cost(folder / "spike_time_error_vs_cost.png")
+        from emulator.moment_map import compare_moment_activation, plot_moment_map
+        mm = compare_moment_activation(load_profile("loihi1"), np.linspace(0.6, 2.6, 5),
+                                       np.linspace(1.0, 4.0, 4), P=400, T=10.0)
+        plot_moment_map(mm, out / "moment_activation_loihi1.png")
     m = sc.model
     exact = stationary_rates(m.b, m.a0, m.V_F, m.V_R, V_min=sc.grid.V_min)
     row = {"scenario": "steady_state", "solver": "macro", "rate_mean": res.rate_mean(),
@@ -125,7 +129,9 @@ def _markdown(rows: list[dict], ref: dict, sweep_html: Path | None = None) -> st
               "Plots in `reference/`: N(t) and density snapshots of the Fokker-Planck solver, "
               "stationary rates against coupling b (both branches and the fold), the moment "
               "activation maps (rate, output std, Fano factor, chi), and spike-time error "
-              "against cost of the single-neuron integrators.", "",
+              "against cost of the single-neuron integrators. `moment_activation_loihi1.png`: "
+              "rate, Fano factor and chi of loihi1 neurons driven by their hardware noise, "
+              "next to the float moment activation and the difference.", "",
               f"Fokker-Planck stationary rate on `examples/steady_state.toml`: "
               f"N = {ref['rate_mean']:.6f}; analytic (truncated domain): "
               f"{', '.join(f'{x:.6f}' for x in ref['analytic'])}.", ""]
