@@ -69,12 +69,13 @@ def test_greater_equal_instead_of_greater_is_found_and_shrunk():
 
 
 def test_saturating_instead_of_wrapping_current_is_found_and_shrunk():
-    # searched on at most 2 neurons and 4 ticks with du = 0: overflow needs a register near
+    # searched on at most 2 neurons and 8 ticks with du = 0: overflow needs a register near
     # its rail, which a barely decaying current reaches (hypothesis also favours edge
-    # values and pushes towards the rails in its target phase)
-    err = _shrunk(bm.SaturatingCurrent, max_examples=600, max_neurons=2, max_ticks=4, du=0)
+    # values and pushes towards the rails in its target phase).  Shrinking is a local
+    # search: it ends at 1-4 ticks depending on where the search started
+    err = _shrunk(bm.SaturatingCurrent, max_examples=600, max_neurons=2, max_ticks=8, du=0)
     d, s = err.divergence, err.scenario
-    assert s.network.n <= 2 and s.ticks <= 2
+    assert s.network.n <= 2 and s.ticks <= 4
     assert d.variable == "u"
     # the model sits on a rail; the chip wrapped by 2**24 to the other sign
     assert d.got in (bm.U_MAX, bm.U_MIN)
