@@ -128,8 +128,8 @@ def case_network(profile: Profile, case: Case) -> Network:
         exp = profile.params[exp_name].default if exp is None else exp
         mats = [w] if w.ndim == 2 else [w[:, :, s] for s in range(w.shape[2])]
         for s, m in enumerate(mats):
-            if source == "neurons" and not m.any():
-                continue
+            if m.size == 0 or (source == "neurons" and not m.any()):
+                continue            # no input channels, or no recurrent synapses
             projections.append(Projection(source, "dense", m, (0, m.shape[1]), (0, m.shape[0]),
                                           synapse=s, exponent=exp))
     for key, value in case.params.items():

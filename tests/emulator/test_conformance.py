@@ -63,3 +63,19 @@ def test_reading_round_trips(oracles, tmp_path):
     cases = read_vectors(oracles / "loihi1_lava.npz")
     assert [c.name for c in cases] == ["edges", "typical"]
     assert cases[1].params["du"] == 409
+
+
+def test_a_file_without_input_channels(tmp_path):
+    """No input channels (w_in has 0 columns): a bias-driven loihi1 neuron, by hand:
+    bias 50 << 3 = 400 per tick, no leak (dv = 0), spike when v > 100 << 6 = 6400,
+    i.e. at tick 17 (v = 6800), then v = 0."""
+    T = 20
+    v = np.array([400 * t if t < 17 else 400 * (t - 17) for t in range(1, T + 1)])
+    spikes = (np.arange(1, T + 1) == 17).astype(np.int64)
+    path = write_vectors(tmp_path / "noin.npz", {"c": {
+        "profile": "loihi1", "steps": T, "input": np.zeros((T, 0), np.int64),
+        "w_in": np.zeros((1, 0), np.int64), "param/bias_mant": np.array([50]),
+        "param/bias_exp": np.array([3]), "param/dv": 0, "param/vth": 100,
+        "expect/v": v[:, None], "expect/spikes": spikes[:, None]}})
+    report = verify(path)
+    assert report.ok, str(report)
