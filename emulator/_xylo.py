@@ -58,6 +58,20 @@ def kernel_config(profile: Profile, strict: bool) -> tuple:
 _CACHE: dict = {}
 
 
+@K._inline
+def add_spikes(x, w, count, bits, lo, hi, mode):
+    """``count`` saturating adds of weight ``w`` to ``x`` (one per spike, as the chip does).
+
+    Returns the new value and the number of adds that saturated.
+    """
+    n_sat = 0
+    for _ in range(count):
+        y = K.bring_into(x + w, bits, lo, hi, mode)
+        n_sat += y != x + w
+        x = y
+    return x, n_sat
+
+
 def xylo_kernel(cfg: tuple):
     """Return the compiled xylo tick-range kernel for modes ``cfg``."""
     if cfg in _CACHE:
@@ -88,29 +102,20 @@ def xylo_kernel(cfg: tuple):
                     # 1. deliver: one saturating add per spike, inputs then recurrent
                     for k in range(S):
                         x = isyn[b, i, k]
+                        n_sat = 0
                         for j in range(n_in):
-                            c = min(spikes_in[b, t - 1, j], MAX_IN)
-                            wj = w_in[i, j, k]
-                            for _ in range(c):
-                                y = K.bring_into(x + wj, s_bits, s_lo, s_hi, OVF_S)
-                                if y != x + wj:
-                                    ovf[b, 0] += 1
-                                    if STRICT and first[0] < 0:
-                                        first[0], first[1], first[2], first[3] = t, b, i, 0
-                                x = y
+                            x, m = add_spikes(x, w_in[i, j, k], min(spikes_in[b, t - 1, j], MAX_IN),
+                                              s_bits, s_lo, s_hi, OVF_S)
+                            n_sat += m
                         for jj in range(n_fired):   # only sources that spiked: same order
                             j = fired[jj]
-                            c = min(spk_prev[b, j], MAX_SPK)
-                            wj = w_rec[i, j, k]
-                            if wj == 0:
-                                continue
-                            for _ in range(c):
-                                y = K.bring_into(x + wj, s_bits, s_lo, s_hi, OVF_S)
-                                if y != x + wj:
-                                    ovf[b, 0] += 1
-                                    if STRICT and first[0] < 0:
-                                        first[0], first[1], first[2], first[3] = t, b, i, 0
-                                x = y
+                            x, m = add_spikes(x, w_rec[i, j, k], min(spk_prev[b, j], MAX_SPK),
+                                              s_bits, s_lo, s_hi, OVF_S)
+                            n_sat += m
+                        if n_sat:
+                            ovf[b, 0] += n_sat
+                            if STRICT and first[0] < 0:
+                                first[0], first[1], first[2], first[3] = t, b, i, 0
                         # 2. decay the current
                         x = x - K.decay_step(x, dash_syn[b, dsi, k if dash_syn.shape[2] > 1 else 0],
                                              K.DECAY_SHIFT, 0, 0, RND_S, MIN_S, 0)

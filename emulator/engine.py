@@ -197,28 +197,36 @@ def _check_inputs(network: Network, inputs, ticks: int, batch: int) -> np.ndarra
     return np.ascontiguousarray(np.broadcast_to(arr.astype(np.int64), (batch,) + arr.shape[1:]))
 
 
-def external_input(profile: Profile, network: Network, spikes: np.ndarray,
+def input_projections(profile: Profile, network: Network) -> list[tuple]:
+    """Input-channel projections ready for :func:`external_input`, quantised once per run.
+
+    Returns ``(pre, post, delay, exponent, W_q)`` tuples with ``W_q`` the
+    toolchain-quantised dense weights (n_post, n_pre).
+    """
+    return [(p.pre, p.post, profile.input["delay"] if p.delay is None else p.delay,
+             p.exponent, quantize_weights(profile, p.dense()))
+            for p in network.projections if p.source == "input"]
+
+
+def external_input(projections: list[tuple], n: int, spikes: np.ndarray,
                    t_first: int, t_stop: int) -> np.ndarray:
     """Input delivered by input-channel projections in ticks t_first..t_stop-1 (``sum`` chips).
 
-    Returns int64 (t_stop - t_first, B, n): for each projection, ``(W_q @ s(t - delay))``
-    shifted by its exponent (``>>`` floors for a negative exponent), summed.
+    ``projections`` comes from :func:`input_projections`.  Returns int64
+    (t_stop - t_first, B, n): for each projection, ``(W_q @ s(t - delay))`` shifted by
+    its exponent (``>>`` floors for a negative exponent), summed.
     """
     B, T, _ = spikes.shape
-    out = np.zeros((t_stop - t_first, B, network.n), dtype=np.int64)
-    for p in network.projections:
-        if p.source != "input":
-            continue
-        delay = profile.input["delay"] if p.delay is None else p.delay
-        w = quantize_weights(profile, p.dense())
+    out = np.zeros((t_stop - t_first, B, n), dtype=np.int64)
+    for pre, post, delay, exponent, w in projections:
         t_src = np.arange(t_first, t_stop) - delay          # 1-based source ticks
         ok = (t_src >= 1) & (t_src <= T)
         if not ok.any():
             continue
-        s = spikes[:, t_src[ok] - 1, p.pre[0]:p.pre[1]]      # (B, k, n_pre)
+        s = spikes[:, t_src[ok] - 1, pre[0]:pre[1]]          # (B, k, n_pre)
         acc = np.einsum("bkj,ij->kbi", s, w)
-        acc = (acc << p.exponent) if p.exponent >= 0 else (acc >> -p.exponent)
-        out[ok, :, p.post[0]:p.post[1]] += acc
+        acc = (acc << exponent) if exponent >= 0 else (acc >> -exponent)
+        out[ok, :, post[0]:post[1]] += acc
     return out
 
 
@@ -373,7 +381,8 @@ def _simulate_current(profile, network, spikes_in, ticks, seeds, strict, traced,
     ovf = np.zeros((B, 2), dtype=np.int64)
     first = np.full(4, -1, dtype=np.int64)
     tr = [np.zeros((ticks, B, traced.size), dtype=np.int64) for _ in range(3)]
-    has_ext = any(p.source == "input" for p in network.projections)
+    in_proj = input_projections(profile, network)
+    has_ext = bool(in_proj)
     chunk = max(1, EXT_CHUNK_BYTES // (8 * B * n)) if has_ext else ticks
     pop = [population_array(profile, a, name, network.file) for a, name in
            ((regs["du"], "du"), (regs["dv"], "dv"), (vth, profile.threshold["register"]),
@@ -387,7 +396,7 @@ def _simulate_current(profile, network, spikes_in, ticks, seeds, strict, traced,
     status = K.DONE
     for t in range(1, ticks + 1, chunk):
         t_stop = min(ticks + 1, t + chunk)
-        ext = external_input(profile, network, spikes_in, t, t_stop) if has_ext else empty_ext
+        ext = external_input(in_proj, n, spikes_in, t, t_stop) if has_ext else empty_ext
         start, start_cpu = time.perf_counter(), time.process_time()
         for bb in range(B):
             for j0 in range(0, n, block):
