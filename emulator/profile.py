@@ -31,6 +31,7 @@ from typing import Any, Mapping
 
 from emulator.fixed import Overflow, Rounding, register_range
 from reference.errors import InputError
+from reference.toml_io import read_toml
 
 __all__ = ["DecaySpec", "ParamSpec", "Profile", "ProfileError", "RegisterSpec",
            "list_profiles", "load_profile", "profile_dir"]
@@ -556,12 +557,7 @@ def load_profile(name_or_path: str | Path, **overrides: Any) -> Profile:
         if not path.exists():
             raise ProfileError("unknown profile", key="profile", value=str(name_or_path),
                                allowed=", ".join(list_profiles()) + ", or a .toml file")
-    try:
-        raw = tomllib.loads(path.read_text())
-    except OSError as exc:
-        raise ProfileError(f"cannot read: {exc.strerror}", file=path) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ProfileError(f"not valid TOML: {exc}", file=path) from None
+    raw = read_toml(path, ProfileError)
     shorthands = {k: tuple(v) for k, v in raw.get("overrides", {}).items()
                   if isinstance(v, list)}
     if overrides:

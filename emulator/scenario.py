@@ -40,7 +40,6 @@ Profiles without a ``[chip.params.<name>]`` table run with their defaults.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,6 +49,7 @@ import scipy.sparse as sp
 
 from emulator.network import Network, NetworkError, Projection
 from emulator.profile import Profile
+from reference.toml_io import read_toml
 
 __all__ = ["ChipScenario", "load_chip_scenario"]
 
@@ -169,12 +169,7 @@ class ChipScenario:
 def load_chip_scenario(path: str | Path) -> ChipScenario:
     """Read the ``[chip]`` section of a scenario file; raise :class:`NetworkError` if bad."""
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text())
-    except OSError as exc:
-        raise NetworkError(f"cannot read: {exc.strerror}", file=path) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise NetworkError(f"not valid TOML: {exc}", file=path) from None
+    raw = read_toml(path, NetworkError)
     chip = raw.get("chip")
     if not isinstance(chip, dict):
         raise NetworkError("no [chip] section: this scenario has no chip network", file=path,

@@ -94,6 +94,7 @@ import numpy as np
 
 from emulator.io import atomic_write, jsonable, output_dir, write_json
 from reference.errors import InputError
+from reference.toml_io import read_toml
 
 __all__ = ["METRICS", "POINT_SCHEMA", "Metric", "PointConfig", "PointContext", "SweepError",
            "SweepOutcome", "SweepSpec", "compute_point", "gather_table", "load_sweep",
@@ -506,12 +507,7 @@ def load_sweep(path: str | Path) -> SweepSpec:
 
     path = Path(path)
     file = str(path)
-    try:
-        raw = tomllib.loads(path.read_text())
-    except OSError as exc:
-        raise SweepError(f"cannot read the sweep file: {exc.strerror}", file=file) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SweepError(f"not valid TOML: {exc}", file=file) from None
+    raw = read_toml(path, SweepError)
     for k in raw:
         if k not in _TOP_KEYS:
             _fail(file, k, raw[k] if not isinstance(raw[k], dict) else "...", "unknown key",

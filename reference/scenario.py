@@ -46,7 +46,6 @@ the dotted key, the value and what is allowed.
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,6 +55,7 @@ from scipy import special
 
 from reference.errors import InputError
 from reference.lif import INPUT_KINDS, InputCurrent, NLIFModel
+from reference.toml_io import read_toml
 
 __all__ = ["GridSpec", "InitSpec", "Scenario", "load_scenario", "scenario_from_dict"]
 
@@ -219,16 +219,7 @@ def load_scenario(path: str | Path) -> Scenario:
         The file is missing or not TOML, or any value is bad.
     """
     path = Path(path)
-    try:
-        with path.open("rb") as f:
-            data = tomllib.load(f)
-    except FileNotFoundError:
-        raise InputError("no such file", file=path) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"not valid TOML: {exc}", file=path) from None
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", file=path) from None
-    return scenario_from_dict(data, file=str(path))
+    return scenario_from_dict(read_toml(path), file=str(path))
 
 
 def scenario_from_dict(d: dict, file: str | None = None) -> Scenario:
