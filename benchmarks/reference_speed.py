@@ -5,7 +5,10 @@ Prints:
    run with ``NUMBA_CACHE_DIR=$(mktemp -d)`` to see the cold compile time;
 2. micro: particle-steps/s of ``reference.micro.simulate_micro`` at P = 1e5 and
    1e6 next to a plain NumPy step (Euler-Maruyama, bridge, cascade by a full
-   sort: the obvious implementation), and their ratio;
+   sort: the obvious implementation, with numpy's own generator), and their
+   ratio; then the normals/s of the solver's in-kernel generator (SplitMix64
+   hash + ziggurat, ``reference._micro_kernels.normals``) alone next to
+   ``numpy.random.Generator.standard_normal``, which bounds the NumPy step;
 3. macro: Fokker-Planck steps/s at 1000 and 4000 cells;
 4. multiscale vs micro-only at P = P_LARGE on the steady-state case (started
    from the stationary density) and the periodic case (examples/periodic.toml),
@@ -26,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from reference._micro_kernels import ZIG_TABLES, normals, stream_keys
 from reference.lif import NLIFModel
 from reference.macro import Grid, simulate_macro
 from reference.micro import MicroOptions, ParticleState, particle_step, simulate_micro
@@ -78,13 +82,18 @@ def first_calls():
     grid = Grid.for_model(model, -4.0, 0.05)
     p0 = InitSpec("gaussian", 0.0, 0.5).density(grid.v, 2.0)
     _, t_macro = timed(simulate_macro, model, p0, grid, 0.01, 1e-3)
-    st = ParticleState(np.zeros(100), np.zeros(100), 0.0)
+    # potentials up to 2.5 > V_F: spikes, bridge crossings and a cascade, so that
+    # every kernel of the micro step is compiled (or loaded) here, not in the rates
+    V0 = np.linspace(0.0, 2.5, 100)
+    st = ParticleState(V0, np.zeros(100), 0.0)
     _, t_micro = timed(particle_step, st, 0.0, 1e-3, model, np.random.default_rng(0),
                        MicroOptions())
-    _, t_sim = timed(simulate_micro, model, np.zeros(100), T=2e-3, dt=1e-3, seed=0)
+    _, t_sim = timed(simulate_micro, model, V0, T=2e-3, dt=1e-3, seed=0)
+    kn, kr, _ = stream_keys(0)
+    _, t_gen = timed(normals, kn, kr, 0, np.empty(10), *ZIG_TABLES)
     print("numba first calls (compile or cache load), s:")
     print(f"  macro kernels {t_macro:.2f}   micro particle_step {t_micro:.2f}"
-          f"   simulate_micro {t_sim:.2f}")
+          f"   simulate_micro {t_sim:.2f}   normal generator {t_gen:.2f}")
 
 
 def bench_micro(P_values, quick):
@@ -104,6 +113,27 @@ def bench_micro(P_values, quick):
         t_np = time.process_time() - t0
         r_nb, r_np = P * n / t_nb, P * n / t_np
         print(f"  {P:>9.0e} {n:>6} {r_nb:>12.3e} {r_np:>12.3e} {r_nb / r_np:>7.1f}")
+    bench_normals(max(P_values), quick)
+
+
+def bench_normals(P, quick):
+    """Normals/s of the solver's generator alone and of numpy's, P at a time."""
+    X, F = ZIG_TABLES
+    kn, kr, _ = stream_keys(5)
+    out = np.empty(P)
+    rng = np.random.default_rng(5)
+    reps = 5 if quick else 20
+    normals(kn, kr, 0, out, X, F)  # compiled in first_calls; this warms the caches
+    t0 = time.process_time()
+    for r in range(reps):
+        normals(kn, kr, r * P, out, X, F)
+    t_hash = time.process_time() - t0
+    t0 = time.process_time()
+    for _ in range(reps):
+        rng.standard_normal(out=out)
+    t_np = time.process_time() - t0
+    print(f"  normals alone, P = {P:.0e}: hash + ziggurat {P * reps / t_hash:.3e}/s,"
+          f" numpy standard_normal {P * reps / t_np:.3e}/s")
 
 
 def bench_macro(quick):

@@ -53,12 +53,18 @@ One step from t_n to t_{n+1} = t_n + dt (:func:`particle_step`)
 6. **Output.**  K (spikes, with multiplicity under DIRT) and
    ``N = K / (P dt)``, stored as the new ``N_prev``.
 
-Random numbers are drawn outside the kernels, in a fixed order, so that
-:func:`particle_step_numpy` (a slow, obvious NumPy twin) replays the same
-draws and gives bit-identical results: first ``rng.standard_normal(P)`` (one
-per particle, held ones included, unused), then ``rng.random(m)``, one
-uniform per bridge candidate (free, ``V* < V_F`` and exponent below
-``BRIDGE_EXP_MAX``), in increasing particle index.
+Random numbers: each step draws exactly one value from the caller's
+``rng``, a 64-bit key (``rng.integers(0, 2**64, dtype=np.uint64)``); the step
+is therefore a pure function of the ``rng`` state.  Everything else comes
+from a counter-based generator keyed by it (:mod:`reference._micro_kernels`):
+the normal ``xi`` of particle i is a 256-layer ziggurat (Marsaglia & Tsang
+2000, exact wedge and tail, layer and abscissa from disjoint bits as advised
+by Doornik 2005) fed by SplitMix64 hashes of (key, i, attempt), and its
+bridge uniform (53 bits, in [0, 1)) is a hash of (key, i) on another stream.
+Both depend only on (key, i), not on how or in which order the particles are
+processed; held neurons draw nothing.  :func:`particle_step_numpy` (a slow,
+obvious NumPy twin) computes the same numbers with the NumPy twins of the
+generator and gives bit-identical results.
 
 References
 ----------
@@ -298,10 +304,7 @@ class _Workspace:
 
     def __init__(self, P: int) -> None:
         self.P = P
-        self.xi = np.empty(P)                        # normals
-        self.u = np.empty(P)                         # bridge uniforms
-        self.br_idx = np.empty(P, dtype=np.int64)    # bridge candidates, then fired
-        self.br_p = np.empty(P)                      # bridge crossing probabilities
+        self.br_idx = np.empty(P, dtype=np.int64)    # bridge-fired neurons
         self.s_b = np.empty(P)                       # V* of bridge-fired neurons
         self.cc_idx = np.empty(CASCADE_BUFFER_MIN, dtype=np.int64)
         self.s_nb = np.empty(P)                      # V* of cascade candidates
@@ -358,16 +361,11 @@ def _advance(V, ref, N_prev, t, dt, model, rng, options, V_new, ref_new, has_ref
         lo = V_F - b * W / P
     else:
         lo = math.inf
-    rng.standard_normal(out=ws.xi)
-    k, nb, nc, n_capped = _k.em_pass(
-        V, ref, ws.xi, V_new, ref_new, c.inp, dt, c.sig, V_R, c.levels, c.ccp, has_ref,
-        c.ref_floor, model.tau_ref, options.bridge, c.inv_adt, BRIDGE_EXP_MAX, not c.cascade,
-        lo, ws.br_idx, ws.br_p, ws.cc_idx if collect_now else ws.empty_idx)
-    nf = 0
-    if nb:
-        u = ws.u[:nb]
-        rng.random(out=u)
-        nf = _k.bridge_pass(ws.br_idx, ws.br_p, u, nb, V_new, ws.s_b)
+    X, F = _k.ZIG_TABLES
+    k, nf, nc, n_capped = _k.em_pass(
+        V, ref, V_new, ref_new, c.inp, dt, c.sig, V_R, c.levels, c.ccp, has_ref, c.ref_floor,
+        model.tau_ref, options.bridge, c.inv_adt, BRIDGE_EXP_MAX, not c.cascade, lo,
+        _step_key(rng), X, F, ws.br_idx, ws.s_b, ws.cc_idx if collect_now else ws.empty_idx)
     if not c.cascade:
         kb, capb = _k.bridge_fixup(ws.br_idx, ws.s_b, nf, V_new, ref_new, has_ref,
                                    model.tau_ref, 0.0, 0.0, V_R, c.levels, c.ccp)
@@ -392,6 +390,11 @@ def _advance(V, ref, N_prev, t, dt, model, rng, options, V_new, ref_new, has_ref
     return K, capa + capb
 
 
+def _step_key(rng: np.random.Generator) -> np.uint64:
+    """The step's 64-bit key: the only draw from ``rng`` per step."""
+    return rng.integers(0, 2**64, dtype=np.uint64)
+
+
 def _has_ref(model: NLIFModel, ref: np.ndarray) -> bool:
     return model.tau_ref > 0 or bool(np.any(ref > 0))
 
@@ -412,8 +415,8 @@ def particle_step(state: ParticleState, t: float, dt: float, model: NLIFModel,
     model : NLIFModel
         Network parameters.
     rng : numpy.random.Generator
-        Source of the normals and bridge uniforms (drawn in the order given
-        in the module docstring).
+        Source of the step's 64-bit key, the only draw per step; the normals
+        and bridge uniforms are hashed from it (module docstring).
     options : MicroOptions
         Spike resolution, reset convention, bridge correction.
 
@@ -562,7 +565,8 @@ def particle_step_numpy(state: ParticleState, t: float, dt: float, model: NLIFMo
     c = _consts(float(t), float(dt), N_prev, model, options)
     V_F, V_R, b = model.V_F, model.V_R, model.b
     D = V_F - V_R
-    xi = rng.standard_normal(P)
+    key = _step_key(rng)
+    xi = _k.normals_numpy(key, np.arange(P))  # a pure function of (key, i): held ones unused
     held = ref > 0
     free = ~held
 
@@ -577,7 +581,7 @@ def particle_step_numpy(state: ParticleState, t: float, dt: float, model: NLIFMo
         e = (V_F - V) * (V_F - vs) * c.inv_adt
     cand = free & ~above & (e < BRIDGE_EXP_MAX) if options.bridge else np.zeros(P, bool)
     idx = np.flatnonzero(cand)
-    u = rng.random(idx.size)
+    u = _k.bridge_uniforms_numpy(key, idx)
     bfired = np.zeros(P, dtype=bool)
     bfired[idx[u < np.exp(-e[idx])]] = True
 
