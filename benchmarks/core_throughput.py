@@ -8,8 +8,12 @@ counter-based noise hash), and the benchmark checks that both give the same
 spike count before it reports their ratio.  Compile time (first call, which
 also loads the on-disk cache) is reported apart and excluded from the rates.
 
-Figures on a shared 2-core machine are noisy: the script reports the best of
-``REPEATS`` runs, wall-clock and CPU time.
+Figures on a shared 2-core machine are noisy (+-30 % between runs): the script
+reports the best of ``REPEATS`` runs, wall-clock and CPU time.  "kernel" is
+:attr:`RunResult.wall_s` (the tick kernels: state updates and the spike raster);
+"end-to-end" the whole ``simulate`` call, which also builds the event arrays.
+The first line says whether numba may use 512-bit vectors
+(:mod:`reference._numba_config`; ``FXLIF_VECTOR_WIDTH=256`` turns it off).
 
 Run:  python benchmarks/core_throughput.py [--quick]
 The last line is ``updates_per_s=<float> ratio_vs_numpy=<float>`` for 10^6 neurons with noise.
@@ -27,7 +31,7 @@ import numpy as np  # noqa: E402
 
 from emulator import Network, load_profile, simulate  # noqa: E402
 
-REPEATS = 3
+REPEATS = 9          # kernel runs per size (best taken); numpy runs are slower, fewer
 SIZES = {10**4: 2000, 10**5: 300, 10**6: 60}     # neurons -> ticks
 NOISE_EXP = 3
 M1, M2, GOLD = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB), \
@@ -67,12 +71,15 @@ def numpy_loihi1(n, ticks, bias, du, dv, vth, noise, seed=0):
 
 
 def best(f, repeats=REPEATS):
-    out = []
+    """Best wall, best CPU and best kernel time of ``repeats`` calls, and the last value."""
+    walls, cpus, kernels = [], [], []
     for _ in range(repeats):
         w0, c0 = time.perf_counter(), time.process_time()
         val = f()
-        out.append((time.perf_counter() - w0, time.process_time() - c0, val))
-    return min(out, key=lambda x: x[0])
+        walls.append(time.perf_counter() - w0)
+        cpus.append(time.process_time() - c0)
+        kernels.append((val.wall_s, val.cpu_s) if hasattr(val, "wall_s") else (0.0, 0.0))
+    return min(walls), min(cpus), min(kernels), val
 
 
 def main() -> None:
@@ -81,6 +88,9 @@ def main() -> None:
     args = ap.parse_args()
     profile = load_profile("loihi1")
     rng = np.random.default_rng(0)
+    from reference._numba_config import WIDE_VECTORS
+    print("numba vectors:", "512-bit allowed (FXLIF_VECTOR_WIDTH=256 to turn off)" if WIDE_VECTORS
+          else "LLVM's default width for this CPU")
     print(f"{'neurons':>8} {'noise':>6} {'ticks':>6} {'kernel M/s':>11} {'(cpu)':>7} "
           f"{'end-to-end':>11} {'numpy M/s':>10} {'ratio':>6}  spikes equal")
     last = None
@@ -95,12 +105,13 @@ def main() -> None:
             t0 = time.perf_counter()
             simulate(profile, net, ticks=2)
             first_call = time.perf_counter() - t0
-            wall, _, res = best(lambda net=net, ticks=ticks: simulate(profile, net, ticks=ticks))
-            nw, nc, np_spikes = best(
+            wall, _, (k_wall, k_cpu_s), res = best(
+                lambda net=net, ticks=ticks: simulate(profile, net, ticks=ticks))
+            nw, nc, _, np_spikes = best(
                 lambda n=n, ticks=ticks, b=bias_mant << 3, noise=noise:
-                numpy_loihi1(n, ticks, b, 409, 205, 100, noise), repeats=1 if n >= 10**6 else 2)
+                numpy_loihi1(n, ticks, b, 409, 205, 100, noise), repeats=2 if n >= 10**6 else 3)
             upd = n * ticks
-            k_rate, k_cpu = upd / res.wall_s, upd / res.cpu_s
+            k_rate, k_cpu = upd / k_wall, upd / k_cpu_s
             np_rate = upd / nw
             same = int(res.spike_count.sum()) == np_spikes
             print(f"{n:>8} {str(noise):>6} {ticks:>6} {k_rate / 1e6:>11.1f} {k_cpu / 1e6:>7.1f} "

@@ -8,6 +8,7 @@ in register units), :func:`simulate` (bit-exact runs, batched over seeds) and
 
 __version__ = "0.1.0"
 
+import reference._numba_config  # noqa: E402,F401  (numba settings, before any kernel is built)
 from emulator.engine import OverflowTrap, RunResult, simulate  # noqa: E402
 from emulator.network import Network, NetworkError, Projection  # noqa: E402
 from emulator.profile import Profile, ProfileError, list_profiles, load_profile  # noqa: E402

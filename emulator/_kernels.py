@@ -15,6 +15,10 @@ from functools import lru_cache
 
 import numba as nb
 import numpy as np
+from llvmlite import ir
+from numba.core import types
+from numba.cpython.unsafe.numbers import trailing_zeros
+from numba.extending import intrinsic
 
 from emulator.fixed import Overflow, Rounding
 
@@ -83,6 +87,38 @@ def popcount64(x):
     x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
     x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
     return np.int64((x * np.uint64(0x0101010101010101)) >> np.uint64(56))
+
+
+@intrinsic
+def byte_bits64(typingctx, arr, start, bit):
+    """uint64 whose bit i is bit ``bit`` of ``arr[start + i]``, i = 0..63.
+
+    ``arr``: 1-D contiguous uint8 array with at least ``start + 64`` entries.
+    One 64-byte vector load and compare: ``vptestmb`` + ``kmovq`` on AVX-512BW,
+    a ``pmovmskb`` sequence elsewhere (LLVM legalises the <64 x i1> bitcast).
+    Twin: ``np.packbits((arr >> bit) & 1, bitorder="little")`` viewed as uint64.
+    """
+    if not (isinstance(arr, types.Array) and arr.dtype == types.uint8 and arr.ndim == 1
+            and arr.layout == "C"):
+        return None
+    sig = types.uint64(arr, start, bit)
+
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        first = context.cast(builder, args[1], signature.args[1], types.intp)
+        b = context.cast(builder, args[2], signature.args[2], types.uint8)
+        vec = ir.VectorType(ir.IntType(8), 64)
+        data = builder.load(builder.bitcast(builder.gep(ary.data, [first]), vec.as_pointer()),
+                            align=1)
+        mask = builder.insert_element(ir.Constant(vec, ir.Undefined),
+                                      builder.shl(ir.Constant(ir.IntType(8), 1), b),
+                                      ir.Constant(ir.IntType(32), 0))
+        mask = builder.shuffle_vector(mask, ir.Constant(vec, ir.Undefined),
+                                      ir.Constant(ir.VectorType(ir.IntType(32), 64), [0] * 64))
+        hit = builder.icmp_unsigned("!=", builder.and_(data, mask), ir.Constant(vec, [0] * 64))
+        return builder.bitcast(hit, ir.IntType(64))
+
+    return sig, codegen
 
 
 @_inline
@@ -203,7 +239,7 @@ def noise_array(seed, neurons, ticks, kind, mant_bits, terms, out):
 SC_U_BITS, SC_U_LO, SC_U_HI, SC_V_BITS, SC_V_LO, SC_V_HI, SC_N_BITS, SC_N_TERMS, SC_ACT = range(9)
 N_SCALARS = 9
 # Status returned by the tick kernels.
-DONE, EVENTS_FULL, STRICT_OVERFLOW = 0, 1, 2
+DONE, STRICT_OVERFLOW = 0, 2
 
 
 @lru_cache(maxsize=None)
@@ -222,30 +258,41 @@ def current_kernel(cfg: tuple):
 
     @_njit
     def run_block(t0, t1, b, j0, j1, u, v, ref, du, dv, vth, bias, refr, vreset, nexp, keys,
-                  sc, ext, ring, proj, pre_idx, post_idx, w, a2a, ev_tick, ev_batch,
-                  ev_neuron, ev_count, n_ev, rate, ovf, first, traced, tr_u, tr_v, tr_a):
+                  sc, ext, ring, proj, pre_idx, post_idx, w, a2a, spk, bits, cnt,
+                  rate, ovf, first, traced, tr_u, tr_v, tr_a):
         """Advance ticks t0..t1-1 (1-based chip ticks) of neurons j0..j1-1 of run ``b``.
 
         A block without recurrent input (``proj`` empty) runs all its ticks while
         its state stays in cache, and the neuron loop is vectorisable; with
         recurrent projections the caller passes the whole population (j0 = 0,
         j1 = n) and this tick's spikes are delivered into the delay ring
-        ``ring`` (D, B, n) for tick t + delay.  Population registers (du, dv,
-        vth, refr, vreset, nexp) are (B,), ``bias`` and ``keys`` (B, n).  ``ext``
-        (t1 - t0, B, n) or (0, B, n) is the input from input channels per tick.
-        Returns ``(status, ticks_done)``: EVENTS_FULL when the event buffer has
-        no room for another tick (grow it and call again from t0 + ticks_done),
-        STRICT_OVERFLOW at the first overflow in strict mode (then ``first`` =
-        tick, run, neuron, variable 0 = u / 1 = v).
+        ``ring`` (D, B, n) for tick t + delay.  ``j0`` is a multiple of 64.
+
+        State ``u``, ``v`` (B, n) are int32 or int64 arrays (the engine picks
+        int32 when every register fits: half the memory traffic); arithmetic is
+        int64.  Population registers (du, dv, vth, refr, vreset, nexp) are (B,),
+        ``bias`` and ``keys`` (B, n).  ``ext`` (t1 - t0, B, n) or (0, B, n) is
+        the input from input channels per tick.
+
+        Records: ``bits`` (t1 - t0, B, ceil(n / 64)) uint64 gets the spike raster,
+        bit ``j % 64`` of word ``j // 64`` set when neuron j fired in the tick;
+        ``cnt`` (t1 - t0, B, n) uint8 its spike counts when several spikes per
+        tick are possible (else an empty array); ``rate`` (B, ticks) spikes per
+        tick; ``ovf`` (B, 2) overflow events of u and v.  ``spk`` is scratch: uint8, at least
+        ``j1 - j0`` rounded up to 64 entries, one flag byte per neuron and tick
+        (bit 0 fired, bit 1 u overflowed, bit 2 v overflowed), turned into the
+        raster and the overflow counts 64 neurons at a time (:func:`byte_bits64`),
+        so that the neuron loop carries no reduction.
+
+        Returns ``(status, ticks_done)``: STRICT_OVERFLOW at the first overflow
+        in strict mode (then ``first`` = tick, run, neuron, variable 0 = u / 1 = v).
         """
         m = j1 - j0
         n_proj = proj.shape[0]
         D = ring.shape[0]
         has_ext = ext.shape[0] > 0
         has_a = has_ext or n_proj > 0
-        spk = np.zeros(m, dtype=np.int64)
         a_tick = np.zeros(m, dtype=np.int64)
-        oflag = np.zeros(m, dtype=np.int64)
         # rows by integer index keep numba's C layout (a slice would not: no vectorising)
         u_b, v_b, ref_b, bias_b, keys_b = u[b], v[b], ref[b], bias[b], keys[b]
         c_du, c_dv, c_th = du[b], dv[b], vth[b] << TH_SHIFT
@@ -253,10 +300,12 @@ def current_kernel(cfg: tuple):
         u_bits, u_lo, u_hi = sc[SC_U_BITS], sc[SC_U_LO], sc[SC_U_HI]
         v_bits, v_lo, v_hi = sc[SC_V_BITS], sc[SC_V_LO], sc[SC_V_HI]
         n_bits, n_terms = sc[SC_N_BITS], sc[SC_N_TERMS]
-        cap = ev_tick.size
+        w0 = j0 >> 6
+        n_words = (m + 63) >> 6
+        for i in range(m, n_words * 64):     # a longer block may have left spikes here
+            spk[i] = 0
         for t in range(t0, t1):
-            if n_ev[0] + m + 1 > cap:      # the compaction writes one slot past the last event
-                return EVENTS_FULL, t - t0
+            row = t - t0
             # 0. deliver: input of this tick from the delay ring and the input channels
             if n_proj > 0:
                 slot = t % D
@@ -266,15 +315,14 @@ def current_kernel(cfg: tuple):
                     ring[slot, b, g] = 0
             if has_ext:
                 for i in range(m):
-                    a_tick[i] = (a_tick[i] if n_proj > 0 else 0) + ext[t - t0, b, np.uint64(j0 + i)]
-            # the neuron loop: branch-free where it can be, flags stored (a second
-            # reduction would stop the vectoriser)
-            any_flag = np.int64(0)
+                    a_tick[i] = (a_tick[i] if n_proj > 0 else 0) + ext[row, b, np.uint64(j0 + i)]
+            # the neuron loop: branch-free where it can be; it stores a flag byte per
+            # neuron and (with one spike per tick at most) carries no reduction
             n_s = np.int64(0)
-            for i in range(m):
-                g = np.uint64(j0 + i)    # unsigned: numba then drops the negative-index check
-                uu = u_b[g]
-                vv = v_b[g]
+            for i in range(np.uint64(m)):    # unsigned: numba then drops negative-index checks
+                g = np.uint64(j0) + i
+                uu = np.int64(u_b[g])
+                vv = np.int64(v_b[g])
                 a = a_tick[i] if HAS_IN else np.int64(0)   # (a bias-driven core reads none)
                 # 1. current: u = decay(u) + (a_in << act_shift) [+ noise]
                 r = np.int64(0)
@@ -319,39 +367,37 @@ def current_kernel(cfg: tuple):
                     while active and k < MAX_SPK and ((wv >= c_th) if CMP_GE else (wv > c_th)):
                         k += 1
                         wv = wv - c_th
+                    cnt[row, b, g] = k
                 # 4. refractory counter: loaded by a spike, counted down while positive
                 if HAS_REF:
                     rr = rr - (rr > 0)
                     ref_b[g] = c_refr if k > 0 else rr
                 u_b[g] = uu
                 v_b[g] = wv
-                spk[i] = k
-                f = np.int64(o_u) | (np.int64(o_v) << 1)
-                oflag[i] = f
-                any_flag |= f
-                n_s += k
-            # 5. records: spike events, population rate, overflow counts, traces
-            if n_s > 0:
-                e0 = np.uint64(n_ev[0])
-                e = e0
-                for i in range(m):     # branch-free compaction: write always, advance on a spike
-                    ev_neuron[e] = j0 + i
-                    ev_count[e] = spk[i]
-                    e += np.uint64(spk[i] > 0)
-                for q in range(e0, e):
-                    ev_tick[q] = t
-                    ev_batch[q] = b
-                n_ev[0] = np.int64(e)
-                rate[b, t - 1] += n_s
-            if any_flag:
+                spk[i] = np.uint8(k > 0) | (np.uint8(o_u) << 1) | (np.uint8(o_v) << 2)
+                if MAX_SPK > 1:
+                    n_s += k
+            # 5. records: spike raster, population rate, overflow counts, traces
+            n_ou = np.int64(0)
+            n_ov = np.int64(0)
+            for q in range(np.uint64(n_words)):
+                at = q * np.uint64(64)
+                word = byte_bits64(spk, at, 0)
+                bits[row, b, np.uint64(w0) + q] = word
+                if MAX_SPK == 1:
+                    n_s += popcount64(word)
+                n_ou += popcount64(byte_bits64(spk, at, 1))
+                n_ov += popcount64(byte_bits64(spk, at, 2))
+            rate[b, t - 1] += n_s
+            ovf[b, 0] += n_ou
+            ovf[b, 1] += n_ov
+            if STRICT and n_ou + n_ov > 0 and first[0] < 0:
                 for i in range(m):
-                    f = oflag[i]
+                    f = spk[i] >> 1
                     if f:
-                        ovf[b, 0] += f & 1
-                        ovf[b, 1] += f >> 1
-                        if STRICT and first[0] < 0:
-                            first[0], first[1], first[2] = t, b, j0 + i
-                            first[3] = 0 if f & 1 else 1
+                        first[0], first[1], first[2] = t, b, j0 + i
+                        first[3] = 0 if f & 1 else 1
+                        break
             for j in range(traced.size):
                 i = traced[j] - j0
                 if 0 <= i < m:
@@ -367,11 +413,11 @@ def current_kernel(cfg: tuple):
                     ptr0, exp_, delay = proj[p, 5], proj[p, 6], proj[p, 7]
                     ds = (t + delay) % D
                     if kind == 1:
-                        cnt = np.int64(0)
+                        cnt_pre = np.int64(0)
                         for j in range(pre0, pre1):
-                            cnt += spk[j]
-                        if cnt > 0:
-                            tot = a2a[p] * cnt
+                            cnt_pre += cnt[row, b, j] if MAX_SPK > 1 else spk[j] & 1
+                        if cnt_pre > 0:
+                            tot = a2a[p] * cnt_pre
                             tot = (tot << exp_) if exp_ >= 0 else (tot >> -exp_)
                             for i in range(post0, post1):
                                 ring[ds, b, i] += tot
@@ -379,7 +425,7 @@ def current_kernel(cfg: tuple):
                         acc = np.zeros(post1 - post0, dtype=np.int64)
                         hit = False
                         for j in range(pre0, pre1):
-                            sj = spk[j]
+                            sj = np.int64(cnt[row, b, j] if MAX_SPK > 1 else spk[j] & 1)
                             if sj == 0:
                                 continue
                             hit = True
@@ -393,3 +439,58 @@ def current_kernel(cfg: tuple):
         return DONE, t1 - t0
 
     return run_block
+
+
+# ---------------------------------------------------------------------------------
+# spike raster -> events
+
+@_njit
+def count_raster(bits, b):
+    """Number of set bits of run ``b`` in a raster ``bits`` (ticks, B, words) uint64."""
+    c = np.int64(0)
+    for t in range(bits.shape[0]):
+        for q in range(bits.shape[2]):
+            c += popcount64(bits[t, b, q])
+    return c
+
+
+@_njit
+def raster_events(bits, b, tick0, ev_tick, ev_neuron):
+    """Write the (tick, neuron) events of run ``b`` of a raster, in (tick, neuron) order.
+
+    ``bits`` (ticks, B, words) uint64, row 0 is tick ``tick0``.  The outputs
+    need :func:`count_raster` + 8 entries: each non-zero word writes 8 entries
+    unconditionally (the unused ones are overwritten by the next word), so
+    that the loop exit mispredicts only for words with more than 8 spikes.
+    Returns the number of events.
+    """
+    e = np.uint64(0)
+    n_words = np.uint64(bits.shape[2])
+    for t in range(np.uint64(bits.shape[0])):
+        tick = np.int64(tick0) + np.int64(t)
+        row = bits[t, np.uint64(b)]
+        for q in range(n_words):
+            x = row[q]
+            if x == 0:
+                continue
+            c = np.uint64(popcount64(x))
+            base = np.int64(q) * 64
+            for r in range(8):
+                ev_tick[e + np.uint64(r)] = tick
+                ev_neuron[e + np.uint64(r)] = base + np.int64(trailing_zeros(x))
+                x &= x - np.uint64(1)
+            r = np.uint64(8)
+            while x:
+                ev_tick[e + r] = tick
+                ev_neuron[e + r] = base + np.int64(trailing_zeros(x))
+                x &= x - np.uint64(1)
+                r += np.uint64(1)
+            e += c
+    return np.int64(e)
+
+
+@_njit
+def gather_counts(cnt, b, tick0, ev_tick, ev_neuron, out):
+    """``out[e]`` = spike count of event e, read from ``cnt`` (ticks, B, n) uint8 (row 0 = tick0)."""
+    for e in range(ev_tick.size):
+        out[e] = cnt[ev_tick[e] - tick0, b, ev_neuron[e]]

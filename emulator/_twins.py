@@ -9,6 +9,8 @@ inputs and require bit equality.  They are not used for real runs.
 
 from __future__ import annotations
 
+import numpy as np
+
 from emulator import _kernels as K
 from emulator.fixed import Overflow, Rounding, overflow, shift_round
 
@@ -84,10 +86,12 @@ def _p(arr, b, i):
 
 
 def current_run(t0, t1, b, j0, j1, u, v, ref, du, dv, vth, bias, refr, vreset, nexp, keys, sc,
-                ext, ring, proj, pre_idx, post_idx, w, a2a,
-                ev_tick, ev_batch, ev_neuron, ev_count, n_ev, rate, ovf, first,
-                traced, tr_u, tr_v, tr_a, *, cfg):
-    """Twin of the kernel of :func:`emulator._kernels.current_kernel` (same arguments and outputs)."""
+                ext, ring, proj, pre_idx, post_idx, w, a2a, spk, bits, cnt,
+                rate, ovf, first, traced, tr_u, tr_v, tr_a, *, cfg):
+    """Twin of the kernel of :func:`emulator._kernels.current_kernel` (same arguments and outputs).
+
+    ``spk`` (the kernel's scratch) is not used.
+    """
     (DK_U, RND_U, OFF_U, SH_U, MIN_U, DK_V, RND_V, OFF_V, SH_V, MIN_V, OVF_U, OVF_V,
      CMP_GE, RESET, MAX_SPK, NOISE, NOISE_ON_V, HAS_REF, TH_SHIFT, STRICT, ACT, _HAS_IN) = cfg
     D = ring.shape[0]
@@ -95,8 +99,6 @@ def current_run(t0, t1, b, j0, j1, u, v, ref, du, dv, vth, bias, refr, vreset, n
     d_u, d_v = int(du[b]), int(dv[b])
     th = int(vth[b]) << TH_SHIFT
     for t in range(t0, t1):
-        if n_ev[0] + (j1 - j0) > ev_tick.size:
-            return K.EVENTS_FULL, t - t0
         spikes = {}
         for i in range(j0, j1):
             key = int(keys[b, i])
@@ -154,9 +156,9 @@ def current_run(t0, t1, b, j0, j1, u, v, ref, du, dv, vth, bias, refr, vreset, n
             if STRICT and (o_u or o_v) and first[0] < 0:
                 first[:] = (t, b, i, 0 if o_u else 1)
             if k:
-                e = n_ev[0]
-                ev_tick[e], ev_batch[e], ev_neuron[e], ev_count[e] = t, b, i, k
-                n_ev[0] = e + 1
+                bits[t - t0, b, i // 64] |= np.uint64(1 << (i % 64))
+                if cnt.shape[0]:
+                    cnt[t - t0, b, i] = k
                 rate[b, t - 1] += k
             for j, idx in enumerate(traced):
                 if idx == i:

@@ -39,7 +39,7 @@ from reference.errors import FxlifError
 
 __all__ = ["OverflowTrap", "RunResult", "simulate"]
 
-EVENT_CAPACITY_MIN = 1 << 16   # initial spike-event buffer; grows by doubling when full
+RASTER_CHUNK_BYTES = 16 << 20  # at most this much spike raster per chunk of ticks
 EXT_CHUNK_BYTES = 64 << 20     # at most this much precomputed input per kernel call
 MAX_SHIFT_DECAY = 62           # x >> d on int64 registers; larger shifts are not a decay
 CACHE_BLOCK = 2048             # neurons advanced together over many ticks (state in L1/L2)
@@ -77,8 +77,10 @@ class RunResult:
     overflow : dict of str to ndarray (B,)
         Number of wrap or saturation events per state variable.
     wall_s : float
-        Wall-clock time of the kernel calls, seconds (compile time excluded
-        when the kernel was already compiled).
+        Wall-clock time of the tick-kernel calls, seconds: state updates and
+        the recording of spikes, overflows and traces (compile time excluded
+        when the kernel was already compiled; the conversion of the ``current``
+        template's spike raster to the event arrays afterwards not included).
     cpu_s : float
         CPU time of this process during the kernel calls, seconds: on a shared
         machine it measures the work, where ``wall_s`` also counts waiting.
@@ -166,6 +168,37 @@ def current_config(profile: Profile, strict: bool, noise_kind: str,
             noises[noise_kind], profile.noise.get("target", "v") == "v",
             bool(profile.refractory["register"]) and refractory, th["shift"], bool(strict),
             profile.input["act_shift"], bool(has_input))
+
+
+def state_dtype(*ranges_or_arrays) -> type:
+    """int32 when every register range and array given fits in 32 bits, else int64.
+
+    The tick arithmetic is int64 either way; int32 storage halves the memory
+    traffic of the state and bias arrays.
+    """
+    lo32, hi32 = np.iinfo(np.int32).min, np.iinfo(np.int32).max
+    for x in ranges_or_arrays:
+        x = np.asarray(x)
+        if x.size and (int(x.min()) < lo32 or int(x.max()) > hi32):
+            return np.int64
+    return np.int32
+
+
+def _raster_events(bits: np.ndarray, cnt: np.ndarray, b: int, tick0: int) -> tuple:
+    """Events (tick, run, neuron, count) of run ``b`` of a chunk's spike raster, in (tick, neuron) order.
+
+    ``cnt`` holds the spike counts (ticks, B, n) or is empty when every count is 1.
+    """
+    m = K.count_raster(bits, b)
+    tick, neuron = (np.empty(m + 8, dtype=np.int64)[:m] for _ in range(2))
+    K.raster_events(bits, b, tick0, tick.base, neuron.base)
+    if cnt.shape[0]:
+        count = np.empty(m, dtype=np.int64)
+        K.gather_counts(cnt, b, tick0, tick, neuron, count)
+    else:
+        count = np.ones(m, dtype=np.int64)
+    batch = np.zeros(m, dtype=np.int64) if b == 0 else np.full(m, b, dtype=np.int64)
+    return tick, batch, neuron, count
 
 
 def _keys(seeds: np.ndarray, n: int) -> np.ndarray:
@@ -357,10 +390,10 @@ def _simulate_current(profile, network, spikes_in, ticks, seeds, strict, traced,
     sc = np.array([u_spec.bits, *u_spec.range, v_spec.bits, v_lo, v_hi,
                    profile.noise.get("mant_bits", 1), profile.noise.get("terms", 1),
                    profile.input["act_shift"]], dtype=np.int64)
-    state = {}
-    for name in ("u", "v"):
-        x0 = np.asarray(network.init.get(name, 0), dtype=np.int64)
-        state[name] = np.ascontiguousarray(np.broadcast_to(x0, (B, n))).copy()
+    init = {name: np.asarray(network.init.get(name, 0), dtype=np.int64) for name in ("u", "v")}
+    dtype = state_dtype(u_spec.range, v_spec.range, bias, *init.values())
+    state = {name: np.ascontiguousarray(np.broadcast_to(x0, (B, n))).astype(dtype)
+             for name, x0 in init.items()}
     ref = np.zeros((B, n), dtype=np.int64)
     keys = _keys(seeds, n)
     proj, pre_idx, post_idx, w, a2a, D = recurrent_tables(profile, network)
@@ -375,60 +408,62 @@ def _simulate_current(profile, network, spikes_in, ticks, seeds, strict, traced,
     else:
         raise NetworkError("unknown backend", key="backend", value=backend, allowed="numba, twin")
 
-    ev = [np.zeros(max(EVENT_CAPACITY_MIN, 4 * n), dtype=np.int64) for _ in range(4)]
-    n_ev = np.zeros(1, dtype=np.int64)
     rate = np.zeros((B, ticks), dtype=np.int64)
     ovf = np.zeros((B, 2), dtype=np.int64)
     first = np.full(4, -1, dtype=np.int64)
     tr = [np.zeros((ticks, B, traced.size), dtype=np.int64) for _ in range(3)]
     in_proj = input_projections(profile, network)
     has_ext = bool(in_proj)
-    chunk = max(1, EXT_CHUNK_BYTES // (8 * B * n)) if has_ext else ticks
+    multi = profile.threshold["max_spikes"] > 1
+    words = (n + 63) // 64
+    chunk = max(1, RASTER_CHUNK_BYTES // (8 * B * words + (B * n if multi else 0)))
+    if has_ext:
+        chunk = min(chunk, max(1, EXT_CHUNK_BYTES // (8 * B * n)))
     pop = [population_array(profile, a, name, network.file) for a, name in
            ((regs["du"], "du"), (regs["dv"], "dv"), (vth, profile.threshold["register"]),
             (refr, ref_name), (vreset, "v_reset"), (nexp, exp_name))]
-    args_p = (*pop[:3], neuron_array(bias, n), *pop[3:], keys, sc)
-    # without recurrent input neurons are independent: cache-sized blocks run all ticks;
-    # with it (or in strict mode, to find the earliest overflow) the whole population
+    args_p = (*pop[:3], neuron_array(bias, n).astype(dtype), *pop[3:], keys, sc)
+    # without recurrent input neurons are independent: cache-sized blocks run all ticks
+    # of a chunk; with it (or in strict mode, to find the earliest overflow) the whole
+    # population goes tick by tick
     block = n if (proj.shape[0] or strict) else CACHE_BLOCK
+    spk = np.zeros(64 * ((block + 63) // 64), dtype=np.uint8)
+    events = [[] for _ in range(B)]
     wall = cpu = 0.0
     empty_ext = np.zeros((0, B, n), dtype=np.int64)
     status = K.DONE
     for t in range(1, ticks + 1, chunk):
         t_stop = min(ticks + 1, t + chunk)
         ext = external_input(in_proj, n, spikes_in, t, t_stop) if has_ext else empty_ext
+        bits = np.zeros((t_stop - t, B, words), dtype=np.uint64)
+        cnt = np.zeros((t_stop - t, B, n) if multi else (0, B, n), dtype=np.uint8)
         start, start_cpu = time.perf_counter(), time.process_time()
         for bb in range(B):
             for j0 in range(0, n, block):
-                t_run = t
-                while t_run < t_stop:
-                    status, done = run_block(t_run, t_stop, bb, j0, min(n, j0 + block),
-                                             state["u"], state["v"], ref, *args_p,
-                                             ext[t_run - t:] if has_ext else ext, ring, proj,
-                                             pre_idx, post_idx, w, a2a, *ev, n_ev, rate, ovf,
-                                             first, traced, *tr)
-                    t_run += done
-                    if status != K.EVENTS_FULL:
-                        break
-                    ev = [np.concatenate([e, np.zeros_like(e)]) for e in ev]
+                status, _ = run_block(t, t_stop, bb, j0, min(n, j0 + block), state["u"],
+                                      state["v"], ref, *args_p, ext, ring, proj, pre_idx,
+                                      post_idx, w, a2a, spk, bits, cnt, rate, ovf,
+                                      first, traced, *tr)
                 if status == K.STRICT_OVERFLOW:
                     break
             if status == K.STRICT_OVERFLOW:
                 break
         wall += time.perf_counter() - start
         cpu += time.process_time() - start_cpu
+        for bb in range(B):
+            events[bb].append(_raster_events(bits, cnt, bb, t))
         if status == K.STRICT_OVERFLOW:
             var = ("u", "v")[first[3]]
             raise OverflowTrap(int(first[0]), int(first[1]), int(first[2]), var,
                                _sat_name(profile.state[var].overflow))
-    m = n_ev[0]
-    # blocks emit events sorted by (tick, neuron) over increasing neuron ranges, so a
-    # stable sort on (run, tick) alone gives (run, tick, neuron) order
-    order = np.argsort(ev[1][:m] * (ticks + 1) + ev[0][:m], kind="stable")
-    ev = [e[:m][order] for e in ev]
+    # chunks and runs each give events sorted by (tick, neuron): concatenated run by run
+    # they are sorted by (run, tick, neuron)
+    segs = [seg for per_run in events for seg in per_run]
+    ev = segs[0] if len(segs) == 1 else [np.concatenate(f) for f in zip(*segs, strict=True)]
     return RunResult(profile=profile.name, ticks=ticks, n=n, seeds=seeds,
                      spike_tick=ev[0], spike_batch=ev[1], spike_neuron=ev[2], spike_count=ev[3],
                      rate=rate, traced=traced, traces={"u": tr[0], "v": tr[1], "a_in": tr[2]},
-                     state={"u": state["u"], "v": state["v"], "refractory": ref},
+                     state={"u": state["u"].astype(np.int64), "v": state["v"].astype(np.int64),
+                            "refractory": ref},
                      overflow={"u": ovf[:, 0], "v": ovf[:, 1]}, wall_s=wall, cpu_s=cpu,
                      registers={"du": regs["du"], "dv": regs["dv"], "vth": vth, "bias": bias})

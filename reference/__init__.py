@@ -8,6 +8,7 @@ and spike-time-accurate single-neuron integrators
 (:mod:`reference.integrators`).  Nothing here imports :mod:`emulator`.
 """
 
+from reference import _numba_config  # noqa: F401  (before any kernel is compiled)
 from reference.errors import FxlifError, InputError
 
 __all__ = ["FxlifError", "InputError"]

@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from emulator import Network, OverflowTrap, Projection, load_profile, simulate
+from emulator import engine as E
 from emulator import strategies as fst
 
 from .modes import pooled_generic
@@ -105,12 +106,80 @@ def test_runs_are_deterministic_and_seeds_matter():
     assert not np.array_equal(a.rate, c.rate)
 
 
-def test_event_buffer_growth_keeps_every_spike(monkeypatch):
-    """More spikes than the initial event buffer: the run resumes and loses none."""
+def test_raster_chunks_keep_every_spike_in_order(monkeypatch):
+    """Many chunks of one tick, two runs: the same events, sorted by (run, tick, neuron)."""
     import emulator.engine as E
 
-    monkeypatch.setattr(E, "EVENT_CAPACITY_MIN", 64)
+    net = Network(n=130, params=dict(du=409, dv=205, vth=40, bias_mant=np.arange(130) % 97,
+                                     bias_exp=6, noise_exp=5), noise=True, noise_kind="uniform")
+    whole = simulate(LOIHI, net, ticks=40, seeds=[1, 2])
+    monkeypatch.setattr(E, "RASTER_CHUNK_BYTES", 1)
+    parts = simulate(LOIHI, net, ticks=40, seeds=[1, 2])
+    for f in ("spike_tick", "spike_batch", "spike_neuron", "spike_count"):
+        assert np.array_equal(getattr(whole, f), getattr(parts, f)), f
+    key = (parts.spike_batch * 41 + parts.spike_tick) * 130 + parts.spike_neuron
+    assert np.all(np.diff(key) > 0) and parts.spike_count.size > 100
+    assert np.array_equal(np.bincount(parts.spike_batch * 40 + parts.spike_tick - 1,
+                                      minlength=80).reshape(2, 40), parts.rate)
+
+
+def test_blocks_of_unequal_size_equal_the_twin(monkeypatch):
+    """n = 300 in blocks of 128: the last, shorter block records no stale spikes."""
+    monkeypatch.setattr(E, "CACHE_BLOCK", 128)
+    net = Network(n=300, params=dict(du=409, dv=205, vth=40, bias_mant=np.arange(300) % 89,
+                                     bias_exp=6, noise_exp=5), noise=True, noise_kind="uniform")
+    fast = simulate(LOIHI, net, ticks=30, seeds=[3])
+    slow = simulate(LOIHI, net, ticks=30, seeds=[3], backend="twin")
+    assert fast.spike_neuron.max() < 300 and fast.spike_count.size > 100
+    for f in ("spike_tick", "spike_neuron", "spike_count", "rate"):
+        assert np.array_equal(getattr(fast, f), getattr(slow, f)), f
+    assert np.array_equal(fast.state["v"], slow.state["v"])
+
+
+def test_state_dtype_is_int32_only_when_everything_fits():
+    """int32 storage for 24-bit registers; int64 once a range, bias or initial value does not fit."""
+    assert E.state_dtype((-(1 << 23), 1 << 23), (-(1 << 23) + 1, (1 << 23) - 1)) is np.int32
+    assert E.state_dtype((0, (1 << 32) - 1)) is np.int64            # unsigned 32-bit register
+    assert E.state_dtype((-(1 << 23), 1 << 23), np.array([1 << 31])) is np.int64
+    assert E.state_dtype((-(1 << 31), (1 << 31) - 1), np.array([-(1 << 31)])) is np.int32
+
+
+def test_wide_registers_run_in_int64_and_equal_the_twin():
+    """40-bit registers (int64 storage, values beyond int32): the kernel equals the twin."""
+    prof = load_profile("generic", state_bits=40)
+    net = Network(n=70, params=dict(du=3, dv=100, vth=1 << 36, bias_mant=np.arange(70), bias_exp=7),
+                  init={"u": (1 << 33) + (np.arange(70) << 26), "v": np.full(70, -(1 << 35))})
+    fast = simulate(prof, net, ticks=60)
+    slow = simulate(prof, net, ticks=60, backend="twin")
+    assert fast.spike_count.size > 70 and fast.state["v"].dtype == np.int64
+    for f in ("spike_tick", "spike_neuron", "rate"):
+        assert np.array_equal(getattr(fast, f), getattr(slow, f)), f
+    assert np.array_equal(fast.state["v"], slow.state["v"])
+    assert np.array_equal(fast.state["u"], slow.state["u"])
+
+
+def test_every_neuron_every_tick_is_recorded():
+    """v > vth every tick: 50 x 40 events, the raster's every bit."""
     net = Network(n=50, params=dict(du=4095, dv=0, vth=1, bias_mant=4095, bias_exp=0))
     r = simulate(LOIHI, net, ticks=40)
-    assert r.spike_count.sum() == 50 * 40          # v > 64 every tick: every neuron, every tick
+    assert r.spike_count.sum() == 50 * 40
     assert r.rate.tolist() == [[50] * 40]
+
+
+@given(st.integers(0, 2**32 - 1), st.integers(1, 5), st.integers(1, 3), st.integers(1, 200))
+@settings(max_examples=40, deadline=None)
+def test_raster_events_equal_unpacked_bits(seed, ticks, B, n):
+    """Raster -> events equals numpy's unpackbits + nonzero (independent twin)."""
+    rng = np.random.default_rng(seed)
+    words = (n + 63) // 64
+    dense = rng.random((ticks, B, words * 64)) < rng.random()
+    dense[..., n:] = False
+    bits = np.packbits(dense, axis=-1, bitorder="little").view(np.uint64)
+    cnt = rng.integers(1, 256, (ticks, B, n)).astype(np.uint8)
+    for b in range(B):
+        t_exp, j_exp = np.nonzero(dense[:, b, :])
+        for c in (cnt, np.zeros((0, B, n), np.uint8)):
+            tick, batch, neuron, count = E._raster_events(bits, c, b, 7)
+            assert np.array_equal(tick, t_exp + 7) and np.array_equal(neuron, j_exp)
+            assert np.all(batch == b)
+            assert np.array_equal(count, c[t_exp, b, j_exp] if c.shape[0] else np.ones_like(j_exp))

@@ -106,3 +106,21 @@ def test_noise_moments():
     K.noise_array(np.uint64(7), idx, np.ones(n, dtype=np.int64), K.NOISE_BINOMIAL, 1, 16, out)
     assert abs(out.var() - 16) < 5 * 16 * np.sqrt(2 / n)
     assert abs(out.mean()) < 5 * np.sqrt(16 / n)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), words_n=st.integers(1, 5), bit=st.integers(0, 7))
+def test_byte_bits64_equals_packbits(seed, words_n, bit):
+    """The 64-byte vector mask equals numpy's packbits of the chosen bit (little bit order)."""
+    import numba as nb
+
+    @nb.njit
+    def run(a, out, bit):
+        for q in range(out.size):
+            out[q] = K.byte_bits64(a, q * 64, bit)
+
+    a = np.random.default_rng(seed).integers(0, 256, 64 * words_n).astype(np.uint8)
+    out = np.zeros(words_n, dtype=np.uint64)
+    run(a, out, bit)
+    expected = np.packbits((a >> bit) & 1, bitorder="little").view(np.uint64)
+    assert np.array_equal(out, expected)
