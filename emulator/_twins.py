@@ -93,7 +93,8 @@ def current_run(t0, t1, b, j0, j1, u, v, ref, du, dv, vth, bias, refr, vreset, n
     ``spk`` (the kernel's scratch) is not used.
     """
     (DK_U, RND_U, OFF_U, SH_U, MIN_U, DK_V, RND_V, OFF_V, SH_V, MIN_V, OVF_U, OVF_V,
-     CMP_GE, RESET, MAX_SPK, NOISE, NOISE_ON_V, HAS_REF, TH_SHIFT, STRICT, ACT, _HAS_IN) = cfg
+     CMP_GE, RESET, MAX_SPK, NOISE, NOISE_ON_V, HAS_REF, TH_SHIFT, STRICT, ACT, _HAS_IN,
+     _MUL32) = cfg
     D = ring.shape[0]
     u_bits, u_lo, v_bits, v_lo = int(sc[0]), int(sc[1]), int(sc[3]), int(sc[4])
     d_u, d_v = int(du[b]), int(dv[b])

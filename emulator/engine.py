@@ -148,11 +148,13 @@ def _bias(profile: Profile, network: Network, batch: int) -> np.ndarray:
 
 
 def current_config(profile: Profile, strict: bool, noise_kind: str,
-                   refractory: bool = True, has_input: bool = True) -> tuple:
+                   refractory: bool = True, has_input: bool = True, mul32: bool = False) -> tuple:
     """The compile-time mode tuple of :func:`emulator._kernels.current_kernel`.
 
     ``refractory=False`` compiles the counter out (all refractory registers are 0);
-    ``has_input=False`` the synaptic input (a network without projections).
+    ``has_input=False`` the synaptic input (a network without projections);
+    ``mul32=True`` forms multiply-decay products from 32-bit operands (see
+    :func:`mul32_ok`).
     """
     kinds = {"none": K.DECAY_NONE, "multiply": K.DECAY_MULTIPLY, "shift": K.DECAY_SHIFT}
     du, dv = profile.decay["u"], profile.decay["v"]
@@ -167,7 +169,23 @@ def current_config(profile: Profile, strict: bool, noise_kind: str,
             th["compare"] == ">=", resets[th["reset"]], th["max_spikes"],
             noises[noise_kind], profile.noise.get("target", "v") == "v",
             bool(profile.refractory["register"]) and refractory, th["shift"], bool(strict),
-            profile.input["act_shift"], bool(has_input))
+            profile.input["act_shift"], bool(has_input), bool(mul32))
+
+
+def mul32_ok(profile: Profile, dtype, du: np.ndarray, dv: np.ndarray) -> bool:
+    """Whether the decay products may use 32-bit operands: int32 state and every factor
+    ``2**shift - (d + offset)`` of a multiply decay inside int32."""
+    if dtype is not np.int32:
+        return False
+    lo32, hi32 = np.iinfo(np.int32).min, np.iinfo(np.int32).max
+    for var, d in (("u", du), ("v", dv)):
+        spec = profile.decay[var]
+        if spec.kind != "multiply":
+            continue
+        f = (1 << spec.shift) - (np.asarray(d, dtype=object) + spec.offset)
+        if min(f.flat) < lo32 or max(f.flat) > hi32:
+            return False
+    return True
 
 
 def state_dtype(*ranges_or_arrays) -> type:
@@ -399,7 +417,8 @@ def _simulate_current(profile, network, spikes_in, ticks, seeds, strict, traced,
     proj, pre_idx, post_idx, w, a2a, D = recurrent_tables(profile, network)
     ring = np.zeros((D, B, n), dtype=np.int64)
     cfg = current_config(profile, strict, noise_kind, refractory=bool(refr.max() > 0),
-                         has_input=bool(network.projections))
+                         has_input=bool(network.projections),
+                         mul32=mul32_ok(profile, dtype, regs["du"], regs["dv"]))
     if backend == "twin":
         from emulator import _twins
         run_block = functools.partial(_twins.current_run, cfg=cfg)

@@ -144,6 +144,16 @@ def test_state_dtype_is_int32_only_when_everything_fits():
     assert E.state_dtype((-(1 << 31), (1 << 31) - 1), np.array([-(1 << 31)])) is np.int32
 
 
+def test_32_bit_decay_products_only_where_they_are_exact():
+    """mul32: int32 state and every multiply-decay factor 2**shift - (d + offset) inside int32."""
+    d = np.array([409])
+    assert E.mul32_ok(LOIHI, np.int32, d, d)
+    assert not E.mul32_ok(LOIHI, np.int64, d, d)
+    wide = load_profile("generic", **{"decay.u.shift": 31, "params.du.bits": 31})
+    assert not E.mul32_ok(wide, np.int32, np.array([0]), d)           # factor 2**31
+    assert E.mul32_ok(wide, np.int32, np.array([1]), d)               # factor 2**31 - 1
+
+
 def test_wide_registers_run_in_int64_and_equal_the_twin():
     """40-bit registers (int64 storage, values beyond int32): the kernel equals the twin."""
     prof = load_profile("generic", state_bits=40)
