@@ -173,8 +173,10 @@ def current_config(profile: Profile, strict: bool, noise_kind: str,
 
 
 def mul32_ok(profile: Profile, dtype, du: np.ndarray, dv: np.ndarray) -> bool:
-    """Whether the decay products may use 32-bit operands: int32 state and every factor
-    ``2**shift - (d + offset)`` of a multiply decay inside int32.
+    """Whether the decay products may use 32-bit operands (``current_config(mul32=...)``).
+
+    True for int32 state where every factor ``2**shift - (d + offset)`` of a
+    multiply decay lies inside int32.
     """
     if dtype is not np.int32:
         return False
