@@ -42,7 +42,7 @@ __all__ = ["OverflowTrap", "RunResult", "simulate"]
 RASTER_CHUNK_BYTES = 16 << 20  # at most this much spike raster per chunk of ticks
 EXT_CHUNK_BYTES = 64 << 20     # at most this much precomputed input per kernel call
 MAX_SHIFT_DECAY = 62           # x >> d on int64 registers; larger shifts are not a decay
-CACHE_BLOCK = 2048             # neurons advanced together over many ticks (state in L1/L2)
+CACHE_BLOCK = 8192             # neurons advanced together over many ticks (state in L2)
 
 
 class OverflowTrap(FxlifError):
