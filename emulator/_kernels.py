@@ -189,10 +189,17 @@ def bring_into(x, bits, lo, hi, mode):
 
 
 @_inline
-def decay_step(x, d, kind, shift, offset, rounding, min_step, r):
-    """The amount a decay removes from ``x`` in one tick (``x_new = x - step``)."""
+def decay_step(x, d, kind, shift, offset, rounding, min_step, r, narrow):
+    """The amount a decay removes from ``x`` in one tick (``x_new = x - step``).
+
+    ``narrow`` (a compile-time constant): the caller guarantees that ``x`` and the
+    multiply factor ``2**shift - (d + offset)`` fit in int32, so the product is
+    formed from 32-bit operands (``vpmuldq``, one micro-op, where a general int64
+    product is three); the result is the same.
+    """
     if kind == DECAY_MULTIPLY:
-        p = x * ((np.int64(1) << shift) - (d + offset))
+        f = (np.int64(1) << shift) - (d + offset)
+        p = np.int64(np.int32(x)) * np.int64(np.int32(f)) if narrow else x * f
         return x - rshift(p, shift, rounding, r)
     if kind == DECAY_SHIFT:
         s = rshift(x, d, rounding, r)
@@ -253,8 +260,7 @@ def current_kernel(cfg: tuple):
     threshold shift, strict, input shift, has input, 32-bit decay products).  The kernel captures
     only these integers (no other dispatcher), so numba folds every mode branch and caches it
     on disk.  With ``MUL32`` the caller guarantees int32 state arrays and multiply-decay
-    factors that fit in 32 bits: the decay products are then formed as int32 x int32 -> int64
-    (``vpmuldq``, one micro-op, where a general int64 product is three).
+    factors that fit in 32 bits (``decay_step(..., narrow=True)``).
     """
     (DK_U, RND_U, OFF_U, SH_U, MIN_U, DK_V, RND_V, OFF_V, SH_V, MIN_V, OVF_U, OVF_V,
      CMP_GE, RESET, MAX_SPK, NOISE, NOISE_ON_V, HAS_REF, TH_SHIFT, STRICT, ACT, HAS_IN,
@@ -306,9 +312,6 @@ def current_kernel(cfg: tuple):
         n_bits, n_terms = sc[SC_N_BITS], sc[SC_N_TERMS]
         if MUL32 and (u.itemsize != 4 or v.itemsize != 4):
             raise ValueError("32-bit decay products need int32 state arrays")
-        # multiply-decay factors, as int32 values widened (MUL32: the caller checked they fit)
-        f_u = np.int64(np.int32((np.int64(1) << SH_U) - (c_du + OFF_U))) if MUL32 else np.int64(0)
-        f_v = np.int64(np.int32((np.int64(1) << SH_V) - (c_dv + OFF_V))) if MUL32 else np.int64(0)
         w0 = j0 >> 6
         n_words = (m + 63) >> 6
         for i in range(m, n_words * 64):     # a longer block may have left spikes here
@@ -338,11 +341,7 @@ def current_kernel(cfg: tuple):
                 if RND_U == STOCHASTIC and DK_U != DECAY_NONE:
                     r = uniform_bits(draw(keys_b[g], t, STREAM_ROUND_U),
                                      SH_U if DK_U == DECAY_MULTIPLY else c_du)
-                if MUL32 and DK_U == DECAY_MULTIPLY:
-                    s_u = uu - rshift(np.int64(np.int32(uu)) * f_u, SH_U, RND_U, r)
-                else:
-                    s_u = decay_step(uu, c_du, DK_U, SH_U, OFF_U, RND_U, MIN_U, r)
-                x = uu - s_u + (a << ACT)
+                x = uu - decay_step(uu, c_du, DK_U, SH_U, OFF_U, RND_U, MIN_U, r, MUL32) + (a << ACT)
                 noise = np.int64(0)
                 if NOISE != NOISE_NONE:
                     noise = noise_sample(keys_b[g], t, NOISE, n_bits, n_terms) << c_nexp
@@ -355,11 +354,7 @@ def current_kernel(cfg: tuple):
                 if RND_V == STOCHASTIC and DK_V != DECAY_NONE:
                     r = uniform_bits(draw(keys_b[g], t, STREAM_ROUND_V),
                                      SH_V if DK_V == DECAY_MULTIPLY else c_dv)
-                if MUL32 and DK_V == DECAY_MULTIPLY:
-                    s_v = vv - rshift(np.int64(np.int32(vv)) * f_v, SH_V, RND_V, r)
-                else:
-                    s_v = decay_step(vv, c_dv, DK_V, SH_V, OFF_V, RND_V, MIN_V, r)
-                y = vv - s_v + uu + bias_b[g]
+                y = vv - decay_step(vv, c_dv, DK_V, SH_V, OFF_V, RND_V, MIN_V, r, MUL32) + uu + bias_b[g]
                 if NOISE_ON_V:
                     y += noise
                 wv = bring_into(y, v_bits, v_lo, v_hi, OVF_V)

@@ -118,12 +118,12 @@ def xylo_kernel(cfg: tuple):
                                 first[0], first[1], first[2], first[3] = t, b, i, 0
                         # 2. decay the current
                         x = x - K.decay_step(x, dash_syn[b, dsi, k if dash_syn.shape[2] > 1 else 0],
-                                             K.DECAY_SHIFT, 0, 0, RND_S, MIN_S, 0)
+                                             K.DECAY_SHIFT, 0, 0, RND_S, MIN_S, 0, False)
                         isyn[b, i, k] = x
                     # 3. membrane: dv = sat(-decay(v) + sum isyn); dv = sat(dv + bias); v = sat(v + dv)
                     vv = v[b, i]
                     d = K.decay_step(vv, dash_mem[b, i if dash_mem.shape[1] > 1 else 0],
-                                     K.DECAY_SHIFT, 0, 0, RND_V, MIN_V, 0)
+                                     K.DECAY_SHIFT, 0, 0, RND_V, MIN_V, 0, False)
                     neg = -d
                     if NEG_WRAP:
                         neg = K.bring_into(neg, v_bits, v_lo, v_hi, K.WRAP)
