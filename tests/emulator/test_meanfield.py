@@ -61,6 +61,9 @@ def test_general_drift_truncated_domain_and_refractory():
     r0 = stationary_rate_general(lambda V: -V, 1.0, 2.0, 1.0)
     r1 = stationary_rate_general(lambda V: -V, 1.0, 2.0, 1.0, tau_ref=0.5)
     assert 1.0 / r1 == pytest.approx(1.0 / r0 + 0.5, rel=1e-10)
+    # the same against an independent source: reference.analytic's rate without refractory
+    free = stationary_rates(0.0, a=1.0, V_F=2.0, V_R=1.0)[0]
+    assert r1 == pytest.approx(1.0 / (1.0 / free + 0.5), rel=1e-6)
 
 
 def test_general_drift_no_overflow_for_small_noise():
