@@ -111,7 +111,7 @@ def _sweep(out: Path, log) -> Path:
 
     folder = out / "sweep"
     spec = load_sweep(EXAMPLES / "sweep_demo.toml")
-    run_sweep(spec, folder, workers=1, resume=True, progress=sys.stderr.isatty(), log=log)
+    run_sweep(spec, folder, workers=1, resume=True, progress=sys.stderr.isatty())
     html = write_report(folder)
     log(f"  precision sweep: {len(spec.points)} points -> {html}")
     return html
