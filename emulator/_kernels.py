@@ -66,6 +66,20 @@ def neuron_key(seed, neuron):
     return mix64(np.uint64(seed) + (np.uint64(neuron) + np.uint64(1)) * _GOLDEN)
 
 
+@_njit
+def _fill_neuron_keys(seeds, out):
+    for b in range(out.shape[0]):
+        for i in range(out.shape[1]):
+            out[b, i] = neuron_key(seeds[b], i)
+
+
+def neuron_keys(seeds: np.ndarray, n: int) -> np.ndarray:
+    """Keys (B, n) uint64 of the PRNG streams of n neurons in each of B runs (:func:`neuron_key`)."""
+    out = np.empty((np.size(seeds), n), dtype=np.uint64)
+    _fill_neuron_keys(np.asarray(seeds).astype(np.uint64), out)
+    return out
+
+
 @_inline
 def draw(key, tick, stream):
     """64 random bits for (neuron key, tick, stream)."""

@@ -57,7 +57,7 @@ from emulator.fixed import Overflow
 from emulator.network import Network, NetworkError
 from emulator.profile import Profile
 
-__all__ = ["STREAM_LEAK", "STREAM_SYNAPSE", "STREAM_THRESHOLD", "check_network",
+__all__ = ["STREAM_LEAK", "STREAM_SYNAPSE", "STREAM_THRESHOLD",
            "simulate_truenorth", "truenorth_kernel"]
 
 # PRNG streams of the truenorth template (distinct from the current template's 0..2).
@@ -67,17 +67,6 @@ NEURON_REGS = ("leak", "leak_stochastic", "leak_reversal", "alpha", "beta", "kap
                "v_reset", "threshold_mask")
 
 
-def check_network(profile: Profile, network: Network) -> None:
-    """:meth:`Network.check` for a truenorth profile (a projection's synapse is its axon type)."""
-    network.check(profile)
-
-
-@K._njit
-def _fill_keys(seeds, out):
-    """``out[b, i] = neuron_key(seeds[b], i)``: the PRNG key of each neuron of each run."""
-    for b in range(out.shape[0]):
-        for i in range(out.shape[1]):
-            out[b, i] = K.neuron_key(seeds[b], i)
 
 
 # Integer scalars: V register, rho width, comparison (``>=``: 0, ``>``: 1, added to the
@@ -242,8 +231,7 @@ def simulate_truenorth(profile: Profile, network: Network, spikes_in: np.ndarray
     v_spec = profile.state["v"]
     sc = np.array([v_spec.bits, *v_spec.range, profile.noise.get("mant_bits", 8),
                    profile.threshold["compare"] == ">", strict], dtype=np.int64)
-    keys = np.empty((B, n), dtype=np.uint64)
-    _fill_keys(seeds.astype(np.uint64), keys)
+    keys = K.neuron_keys(seeds, n)
     v = initial_state(network, "v", (B, n))
     ring = np.zeros((D, B, axon_proj.size), dtype=np.uint8)
     counts = np.zeros((ticks, B, n), dtype=np.uint8)

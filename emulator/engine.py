@@ -222,18 +222,6 @@ def _raster_events(bits: np.ndarray, cnt: np.ndarray, b: int, tick0: int) -> tup
     return tick, batch, neuron, count
 
 
-def _keys(seeds: np.ndarray, n: int) -> np.ndarray:
-    out = np.empty((seeds.size, n), dtype=np.uint64)
-    _fill_keys(seeds.astype(np.uint64), out)
-    return out
-
-
-@K._njit
-def _fill_keys(seeds, out):
-    for b in range(out.shape[0]):
-        for i in range(out.shape[1]):
-            out[b, i] = K.neuron_key(seeds[b], i)
-
 
 def _check_inputs(network: Network, inputs, ticks: int, batch: int) -> np.ndarray:
     if inputs is None:
@@ -356,11 +344,7 @@ def simulate(profile: Profile, network: Network, inputs=None, *, ticks: int,
     """
     if not isinstance(ticks, (int, np.integer)) or ticks < 1:
         raise NetworkError("must be a positive integer", key="ticks", value=ticks)
-    if profile.template == "truenorth":     # its axon types stand in for synapses
-        from emulator._truenorth import check_network
-        check_network(profile, network)
-    else:
-        network.check(profile)
+    network.check(profile)
     seeds = np.atleast_1d(np.asarray(seeds, dtype=np.int64))
     B = seeds.size
     spikes_in = _check_inputs(network, inputs, ticks, B)
@@ -416,7 +400,7 @@ def _simulate_current(profile, network, spikes_in, ticks, seeds, strict, traced,
     state = {name: np.ascontiguousarray(np.broadcast_to(x0, (B, n))).astype(dtype)
              for name, x0 in init.items()}
     ref = np.zeros((B, n), dtype=np.int64)
-    keys = _keys(seeds, n)
+    keys = K.neuron_keys(seeds, n)
     proj, pre_idx, post_idx, w, a2a, D = recurrent_tables(profile, network)
     ring = np.zeros((D, B, n), dtype=np.int64)
     cfg = current_config(profile, strict, noise_kind, refractory=bool(refr.max() > 0),

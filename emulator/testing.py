@@ -404,11 +404,7 @@ def _fill(profile: Profile, emu: Mapping[str, np.ndarray]) -> float:
 def _case_check(profile: Profile, case: Case) -> Network:
     try:
         net = case_network(profile, case)
-        if profile.template == "truenorth":
-            from emulator._truenorth import check_network
-            check_network(profile, net)
-        else:
-            net.check(profile)
+        net.check(profile)
     except NetworkError as exc:
         key = exc.key or "network"
         if key.startswith("params."):
