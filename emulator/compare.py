@@ -125,9 +125,7 @@ def fano_factor(counts: np.ndarray) -> float:
 
 def population_synchrony(pop_counts: np.ndarray) -> float:
     """Variance over its mean of the population spike count per bin (NaN if none)."""
-    c = np.asarray(pop_counts, dtype=np.float64)
-    m = c.mean() if c.size else 0.0
-    return float(c.var() / m) if m > 0 else math.nan
+    return fano_factor(pop_counts)
 
 
 def _bin_average(x: np.ndarray, t_mid: np.ndarray, edges: np.ndarray) -> np.ndarray:

@@ -24,6 +24,7 @@ import numpy as np
 
 from emulator.flags import FLAG_NAMES, evaluate_flags
 from emulator.io import atomic_write, write_json, write_npz
+from emulator.profile import load_profile
 from reference.errors import InputError
 from reference.scenario import SECTION_KEYS, Scenario, load_scenario, scenario_from_dict
 
@@ -84,7 +85,6 @@ def apply_point(scenario: Scenario, overrides: Mapping[str, Any],
 
 
 def _check_key(key: str, scenario: Scenario, profile: str, overrides, flag: str) -> None:
-    from emulator.profile import load_profile
     if _is_scenario_key(key):
         sec, _, name = key.partition(".")
         if name not in SECTION_KEYS[sec]:
@@ -197,12 +197,15 @@ def divergence_map(scenario: Scenario | str | Path, profile: str, x: tuple[str, 
     sev = np.zeros((len(FLAG_NAMES),) + shape, dtype=np.int8)
     failed = []
     kw = {} if P is None else {"P": int(P)}
+    profiles = {}   # loaded once per distinct set of profile overrides, not once per point
     for j, yval in enumerate(yv):
         for i, xval in enumerate(xv):
             try:
                 s, ov = apply_point(sc, overrides, {xk: xval, yk: yval})
-                rep = evaluate_flags(scenario=s, profile=profile, overrides=ov, method=method,
-                                     **kw)
+                key = tuple(sorted(ov.items()))
+                if key not in profiles:
+                    profiles[key] = load_profile(profile, **ov)
+                rep = evaluate_flags(scenario=s, profile=profiles[key], method=method, **kw)
             except InputError as exc:
                 failed.append(f"{xk}={xval:g}, {yk}={yval:g}: {exc.one_line()}")
                 continue
@@ -227,7 +230,6 @@ def spot_check(dmap: DivergenceMap, n: int, *, seed: int = 0, P: int | None = No
     """
     from emulator.engine import simulate
     from emulator.mapping import map_model
-    from emulator.profile import load_profile
 
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
         raise InputError("must be an integer >= 0", key="--spot", value=n)
