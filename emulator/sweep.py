@@ -278,10 +278,6 @@ def emulator_metric(ctx: PointContext) -> dict:
     return out
 
 
-KNOWN_FLAGS = ("leak_deadzone", "drift_bias", "input_underflow", "noise_quantisation",
-               "weight_underflow", "saturation", "silent", "synchrony", "rate_divergence")
-
-
 def _finite(x) -> float | None:
     """Return ``x`` as a float, or None if it is None or not finite."""
     if x is None:
@@ -299,8 +295,9 @@ def _rel_err(x, ref):
 def _mapped_run(ctx: PointContext):
     """Map the float model onto the profile and run it once per point (cached in ctx).
 
-    Returns ``(mapping, result, chip_rate)``: the steady-state rate of the
-    mapped network per unit of model time (spikes per neuron per tick / dt).
+    Returns ``(mapping, result, chip_rate, stats)``: ``chip_rate`` is the
+    steady-state rate of the mapped network per unit of model time (spikes per
+    neuron per tick / dt), ``stats`` the steady-state statistics it comes from.
     """
     if "mapped" not in ctx.cache:
         from emulator.engine import simulate
@@ -394,14 +391,13 @@ def flags_metric(ctx: PointContext) -> dict:
     mapping, res, chip_rate, _ = _mapped_run(ctx)
     report = fl.evaluate_flags(mapping)
     names = sorted({f.name for f in report.flags})
-    pred = _finite(getattr(report, "predicted_rate", None))
-    ref = _finite(getattr(report, "reference_rate", None))
-    ctx.details["flags"] = [f.to_dict() if hasattr(f, "to_dict") else
-                            jsonable(dataclasses.asdict(f)) for f in report.flags]
+    pred = _finite(report.predicted_rate)
+    ref = _finite(report.reference_rate)
+    ctx.details["flags"] = [f.to_dict() for f in report.flags]
     out = {"predicted_rate": pred, "flags_reference_rate": ref,
            "rate_err_predicted": _rel_err(pred, chip_rate), "flags": ";".join(names),
-           "flags_worst": report.worst() if hasattr(report, "worst") else None}
-    for name in sorted(set(getattr(fl, "FLAG_NAMES", KNOWN_FLAGS)) | set(names)):
+           "flags_worst": report.worst()}
+    for name in sorted(set(fl.FLAG_NAMES) | set(names)):
         out[f"flag_{name}"] = int(name in names)
     return out
 
@@ -906,8 +902,9 @@ def run_sweep(spec: SweepSpec, out: str | Path, *, executor: cf.Executor | None 
     bar = tqdm(total=len(todo), file=sys.stderr, disable=not progress, desc="sweep",
                unit="point", dynamic_ncols=True)
     own_close = None
-    if executor is None and (workers or os.cpu_count() or 1) > 1 and len(todo) > 1:
-        executor, own_close = make_executor(min(workers or os.cpu_count() or 1, len(todo)))
+    n_workers = min(workers or os.cpu_count() or 1, len(todo))
+    if executor is None and n_workers > 1:
+        executor, own_close = make_executor(n_workers)
 
     def finish(p, rec):
         nonlocal computed
@@ -960,8 +957,6 @@ def _sort_value(v):
         return (0, v, "")
     return (1, 0, str(v))
 
-
-CONFIG_COLUMNS = ("point_id", "profile", "scenario")
 
 
 def gather_table(spec: SweepSpec, out: str | Path) -> tuple[list[str], list[dict], list[dict]]:
